@@ -1,0 +1,50 @@
+// rkv: the command-line entry point. See command.h for how subcommands plug in.
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <exception>
+
+#include "rkv/command.h"
+#include "rkv/core/cpu.h"
+
+namespace rkv::cli {
+
+std::vector<Command>& command_registry() {
+  static std::vector<Command> commands;
+  return commands;
+}
+
+static void print_help() {
+  auto commands = command_registry();
+  std::sort(commands.begin(), commands.end(), [](const Command& a, const Command& b) { return a.name < b.name; });
+  std::printf("rkv — reasoning-model inference with R-KV compressed KV cache\n\nusage: rkv <command> [options]\n\ncommands:\n");
+  for (const auto& c : commands) std::printf("  %-12s %s\n", c.name.c_str(), c.summary.c_str());
+  std::printf("\n'rkv <command> --help' shows each command's options. CPU: %s (kernels: %s)\n", cpu_summary().c_str(),
+              isa_name(active_isa()));
+}
+
+}  // namespace rkv::cli
+
+int main(int argc, char** argv) {
+  using namespace rkv::cli;
+  if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "help")) {
+    print_help();
+    return argc < 2 ? 1 : 0;
+  }
+  std::string name = argv[1];
+  for (const auto& command : command_registry()) {
+    if (command.name != name) continue;
+    Args args(argv + 2, argv + argc);
+    try {
+      return command.run(args);
+    } catch (const rkv::Error& e) {
+      std::fprintf(stderr, "rkv %s: error: %s\n", name.c_str(), e.what());
+      return 2;
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "rkv %s: error: %s\n", name.c_str(), e.what());
+      return 2;
+    }
+  }
+  std::fprintf(stderr, "rkv: unknown command '%s' (see rkv --help)\n", name.c_str());
+  return 2;
+}

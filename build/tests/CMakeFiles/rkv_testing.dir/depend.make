@@ -1,0 +1,2 @@
+# Empty dependencies file for rkv_testing.
+# This may be replaced when dependencies are built.

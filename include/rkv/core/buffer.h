@@ -1,0 +1,59 @@
+// core/buffer: owning, 64-byte aligned, zero-initialised byte buffers, and
+// read-only memory-mapped files.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace rkv {
+
+class AlignedBuffer {
+ public:
+  static constexpr size_t kAlignment = 64;
+  AlignedBuffer() = default;
+  explicit AlignedBuffer(size_t bytes);
+  ~AlignedBuffer();
+  AlignedBuffer(AlignedBuffer&& other) noexcept;
+  AlignedBuffer& operator=(AlignedBuffer&& other) noexcept;
+  AlignedBuffer(const AlignedBuffer&) = delete;
+  AlignedBuffer& operator=(const AlignedBuffer&) = delete;
+
+  void* data() { return data_; }
+  const void* data() const { return data_; }
+  template <class T> T* as() { return static_cast<T*>(data_); }
+  template <class T> const T* as() const { return static_cast<const T*>(data_); }
+  size_t size() const { return size_; }
+
+ private:
+  void* data_ = nullptr;
+  size_t size_ = 0;
+};
+
+// A whole file mapped read-only. Throws rkv::Error naming the path when the
+// file cannot be opened or mapped. An empty file maps to size 0, data nullptr.
+class MappedFile {
+ public:
+  explicit MappedFile(const std::string& path);
+  ~MappedFile();
+  MappedFile(MappedFile&& other) noexcept;
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+  MappedFile& operator=(MappedFile&&) = delete;
+
+  const uint8_t* data() const { return data_; }
+  size_t size() const { return size_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+  const uint8_t* data_ = nullptr;
+  size_t size_ = 0;
+};
+
+// Writes `bytes` to `path` atomically: a temporary file beside it, then rename,
+// so a failed run never leaves a partial file.
+void write_file_atomically(const std::string& path, const void* bytes, size_t size);
+std::string read_text_file(const std::string& path);
+
+}  // namespace rkv

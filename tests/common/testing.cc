@@ -1,0 +1,92 @@
+#include "common/testing.h"
+
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+namespace rkv::test {
+
+namespace fs = std::filesystem;
+
+std::string assets_dir() {
+  const char* env = std::getenv("RKV_ASSETS");
+  fs::path dir = env && *env ? fs::path(env) : fs::path(RKV_SOURCE_DIR) / ".." / "shared";
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return "";
+  return fs::weakly_canonical(dir, ec).string();
+}
+
+std::string asset(const std::string& relative) {
+  std::string dir = assets_dir();
+  if (dir.empty()) return "";
+  fs::path p = fs::path(dir) / relative;
+  std::error_code ec;
+  return fs::exists(p, ec) ? p.string() : "";
+}
+
+bool running_in_ci() {
+  const char* ci = std::getenv("CI");
+  return ci && (std::string(ci) == "true" || std::string(ci) == "1");
+}
+
+TempDir::TempDir() {
+  std::random_device rd;
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    fs::path p = fs::temp_directory_path() / ("rkv-test-" + std::to_string(rd()));
+    std::error_code ec;
+    if (fs::create_directory(p, ec)) {
+      dir_ = p;
+      return;
+    }
+  }
+  throw std::runtime_error("cannot create a temporary directory");
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  fs::remove_all(dir_, ec);
+}
+
+static std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+CommandResult run_rkv(const std::vector<std::string>& args, const std::string& stdin_text) {
+  TempDir tmp;
+  std::string in_path = tmp.path("stdin"), out_path = tmp.path("stdout"), err_path = tmp.path("stderr");
+  std::ofstream(in_path, std::ios::binary) << stdin_text;
+  pid_t pid = fork();
+  if (pid == 0) {
+    int in = open(in_path.c_str(), O_RDONLY);
+    int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(in, 0);
+    dup2(out, 1);
+    dup2(err, 2);
+    std::vector<char*> argv;
+    std::string binary = RKV_BINARY;
+    argv.push_back(binary.data());
+    std::vector<std::string> copies = args;
+    for (auto& a : copies) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(binary.c_str(), argv.data());
+    _exit(127);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  CommandResult r;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.out = slurp(out_path);
+  r.err = slurp(err_path);
+  return r;
+}
+
+}  // namespace rkv::test

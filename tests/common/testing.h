@@ -1,0 +1,50 @@
+// tests/common: what every test binary shares — where the shared assets are,
+// temporary directories, and running the rkv binary as a subprocess.
+//
+// Assets: RKV_ASSETS (default ../shared relative to the source tree). When
+// missing, RKV_REQUIRE_ASSETS() skips with a message, or fails when CI=true.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace rkv::test {
+
+// Absolute path of the assets folder, or "" when it does not exist.
+std::string assets_dir();
+// assets_dir() + "/" + relative, or "" when that file/folder is missing.
+std::string asset(const std::string& relative);
+bool running_in_ci();
+
+// A fresh directory removed when the object dies.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+  const std::filesystem::path& dir() const { return dir_; }
+
+ private:
+  std::filesystem::path dir_;
+};
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out, err;
+};
+// Runs the rkv binary with args (no shell), capturing stdout and stderr.
+CommandResult run_rkv(const std::vector<std::string>& args, const std::string& stdin_text = "");
+
+}  // namespace rkv::test
+
+// Skips the test (or fails it under CI=true) when the asset is missing.
+#define RKV_REQUIRE_ASSET(relative)                                                      \
+  do {                                                                                   \
+    if (::rkv::test::asset(relative).empty()) {                                          \
+      if (::rkv::test::running_in_ci()) FAIL() << "missing test asset " << (relative);  \
+      GTEST_SKIP() << "test asset " << (relative) << " not found (set RKV_ASSETS)";      \
+    }                                                                                    \
+  } while (0)

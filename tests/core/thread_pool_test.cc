@@ -1,0 +1,52 @@
+#include <atomic>
+#include <numeric>
+#include <vector>
+
+#include "common/testing.h"
+#include "rkv/core/thread_pool.h"
+#include "rkv/core/tensor.h"
+
+namespace rkv {
+namespace {
+
+TEST(ThreadPool, CoversEveryIndexExactlyOnce) {
+  for (int threads : {1, 2, 3, 8}) {
+    ThreadPool pool(threads);
+    for (int64_t n : {0, 1, 2, 7, 1000}) {
+      std::vector<std::atomic<int>> hits(static_cast<size_t>(n));
+      pool.parallel_for(n, [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i) hits[static_cast<size_t>(i)]++;
+      });
+      for (auto& h : hits) ASSERT_EQ(h.load(), 1);
+    }
+  }
+}
+
+TEST(ThreadPool, PropagatesCallerException) {
+  ThreadPool pool(2);
+  EXPECT_THROW(pool.parallel_for(10, [](int64_t b, int64_t) {
+    if (b == 0) throw Error("boom");
+  }), Error);
+}
+
+TEST(Tensor, ShapesAndSlices) {
+  Tensor t(DType::F32, {2, 3, 4});
+  EXPECT_EQ(t.numel(), 24);
+  EXPECT_TRUE(t.view().is_contiguous());
+  float* p = t.data<float>();
+  std::iota(p, p + 24, 0.0f);
+  TensorView s = t.view().slice0(1);
+  EXPECT_EQ(s.shape, (Shape{3, 4}));
+  EXPECT_EQ(static_cast<float*>(s.data)[0], 12.0f);
+  EXPECT_THROW(t.view().slice0(2), Error);
+  EXPECT_NO_THROW(expect_shape(t.view(), {2, -1, 4}, "x"));
+  try {
+    expect_shape(t.view(), {2, 4}, "keys");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("keys: expected shape [2, 4], got [2, 3, 4]"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace rkv
