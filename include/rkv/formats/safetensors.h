@@ -42,6 +42,7 @@ class SafetensorsFile {
   std::string name_;
   std::map<std::string, TensorView> tensors_;
   std::map<std::string, std::string> metadata_;
+  std::vector<AlignedBuffer> copies_;  // tensors whose data was not aligned in the file
 };
 
 // Collects named tensors and writes one safetensors file atomically

@@ -33,8 +33,10 @@ class LayerCache {
   // Appends n tokens. keys/values: [n][n_kv_heads][head_dim] f32 (the layout
   // a QKV projection produces); positions: [n].
   void append(const float* keys, const float* values, const int32_t* positions, int64_t n);
-  // Appends n tokens for one head only (tests, tools). keys/values: [n][head_dim].
-  void append_head(int head, const float* keys, const float* values, const int32_t* positions, int64_t n);
+  // Appends n tokens given head-major, as a dump of another engine's cache
+  // holds them. keys/values: [n_kv_heads][n][head_dim] f32; positions:
+  // [n_kv_heads][n] (heads may disagree after compression).
+  void append_head_major(const float* keys, const float* values, const int32_t* positions, int64_t n);
 
   // Views of head h: keys/values [size][head_dim] in the storage type, positions [size] int32.
   TensorView keys(int head) const;
@@ -54,6 +56,7 @@ class LayerCache {
 
  private:
   void grow_to(int64_t needed);
+  void reserve_for_append(int64_t n);
   size_t head_stride_bytes() const;  // bytes between consecutive heads' blocks
 
   int n_kv_heads_, head_dim_;
