@@ -1,0 +1,182 @@
+#include "rkv/compression/compressor.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "rkv/core/error.h"
+#include "rkv/kv/layer_cache.h"
+
+namespace rkv {
+
+namespace {
+
+// Keys of one head as f32: [n][d].
+std::vector<float> keys_f32(const LayerSnapshot& layer, int h) {
+  std::vector<float> out(static_cast<size_t>(layer.n) * layer.head_dim);
+  convert_to_f32(layer.key_type, layer.keys[h], out.data(), out.size());
+  return out;
+}
+
+// Mean over `rows` queries of softmax over keys [0, n_scored) of the
+// GQA-pooled logits (RKV-SPEC.md §1 steps 1-2). Queries are the last `rows`
+// of the snapshot's window. keys: [n][d]. out: [n_scored].
+void pooled_attention(const LayerSnapshot& layer, int h, const std::vector<float>& keys, int64_t rows, int64_t n_scored,
+                      GqaPooling pooling, std::vector<float>& out) {
+  const int d = layer.head_dim;
+  const int group = layer.n_q_heads / layer.n_kv_heads;
+  const double scale = 1.0 / std::sqrt(static_cast<double>(d));
+  std::vector<double> logits(static_cast<size_t>(n_scored));
+  std::vector<double> mean(static_cast<size_t>(n_scored), 0.0);
+  for (int64_t i = 0; i < rows; ++i) {
+    int64_t qi = layer.n_queries - rows + i;
+    for (int64_t j = 0; j < n_scored; ++j) {
+      const float* k = keys.data() + j * d;
+      double pooled = pooling == GqaPooling::Max ? -INFINITY : 0.0;
+      for (int g = 0; g < group; ++g) {
+        const float* q = layer.queries + ((static_cast<int64_t>(h) * group + g) * layer.n_queries + qi) * d;
+        double dot = 0;
+        for (int c = 0; c < d; ++c) dot += static_cast<double>(q[c]) * k[c];
+        double logit = static_cast<double>(static_cast<float>(dot)) * scale;
+        pooled = pooling == GqaPooling::Max ? std::max(pooled, logit) : pooled + logit / group;
+      }
+      logits[j] = pooled;
+    }
+    double peak = *std::max_element(logits.begin(), logits.end());
+    double total = 0;
+    for (auto& v : logits) total += v = std::exp(v - peak);
+    for (int64_t j = 0; j < n_scored; ++j) mean[j] += logits[j] / total;
+  }
+  out.resize(static_cast<size_t>(n_scored));
+  for (int64_t j = 0; j < n_scored; ++j) out[j] = static_cast<float>(mean[j] / static_cast<double>(rows));
+}
+
+// 1-D max pool, stride 1, padding kernel/2 that never wins.
+std::vector<float> max_pool(const std::vector<float>& x, int kernel) {
+  const int64_t n = static_cast<int64_t>(x.size());
+  const int64_t half = kernel / 2;
+  std::vector<float> out(x.size());
+  for (int64_t j = 0; j < n; ++j) {
+    float m = x[j];
+    for (int64_t t = std::max<int64_t>(0, j - half); t <= std::min(n - 1, j + half); ++t) m = std::max(m, x[t]);
+    out[j] = m;
+  }
+  return out;
+}
+
+// Shared selection (see compressor.h).
+std::vector<int32_t> select_head(const std::vector<float>& score, int64_t n, int64_t window, int64_t budget,
+                                 int64_t first_tokens, const int32_t* positions, KeepOrder order) {
+  const int64_t n_scored = n - window;
+  std::vector<int32_t> pinned, candidates;
+  for (int64_t j = 0; j < n_scored; ++j)
+    (positions[j] < first_tokens ? pinned : candidates).push_back(static_cast<int32_t>(j));
+  const int64_t k = budget - window - static_cast<int64_t>(pinned.size());
+  RKV_CHECK(k >= 0, "compression: ", pinned.size(), " sink tokens do not fit in budget ", budget, " - window ", window);
+  auto better = [&](int32_t a, int32_t b) { return score[a] > score[b] || (score[a] == score[b] && a < b); };
+  std::partial_sort(candidates.begin(), candidates.begin() + k, candidates.end(), better);
+  std::vector<int32_t> keep = pinned;
+  keep.insert(keep.end(), candidates.begin(), candidates.begin() + k);
+  for (int64_t j = n_scored; j < n; ++j) keep.push_back(static_cast<int32_t>(j));
+  if (order == KeepOrder::Position)
+    std::stable_sort(keep.begin(), keep.end(), [&](int32_t a, int32_t b) { return positions[a] < positions[b]; });
+  return keep;
+}
+
+}  // namespace
+
+LayerSnapshot snapshot_of(const LayerCache& cache, const float* queries, int n_q_heads, int64_t n_queries) {
+  LayerSnapshot s;
+  s.n_kv_heads = cache.n_kv_heads();
+  s.head_dim = cache.head_dim();
+  s.n = cache.size();
+  s.key_type = cache.storage();
+  for (int h = 0; h < s.n_kv_heads; ++h) {
+    s.keys.push_back(cache.key_data(h));
+    s.positions.push_back(cache.position_data(h));
+  }
+  s.queries = queries;
+  s.n_q_heads = n_q_heads;
+  s.n_queries = n_queries;
+  return s;
+}
+
+Compressor::Compressor(const CompressionConfig& config) : config_(config) { config_.validate(); }
+
+void Compressor::check_snapshot(const LayerSnapshot& layer) const {
+  RKV_CHECK(layer.n_kv_heads > 0 && layer.head_dim > 0, "compression: empty layer");
+  RKV_CHECK(static_cast<int>(layer.keys.size()) == layer.n_kv_heads &&
+                static_cast<int>(layer.positions.size()) == layer.n_kv_heads,
+            "compression: snapshot has ", layer.keys.size(), " key heads for ", layer.n_kv_heads, " KV heads");
+  int64_t need = config_.query_window();
+  if (need == 0) return;
+  RKV_CHECK(layer.queries != nullptr, "compression: ", method_name(config_.method), " needs the recent queries");
+  RKV_CHECK(layer.n_q_heads > 0 && layer.n_q_heads % layer.n_kv_heads == 0, "compression: ", layer.n_q_heads,
+            " query heads are not a multiple of ", layer.n_kv_heads, " KV heads");
+  RKV_CHECK(layer.n_queries >= need, "compression: window ", need, " is larger than the ", layer.n_queries,
+            " queries given");
+}
+
+KeepLists Compressor::select(const LayerSnapshot& layer, ThreadPool& pool, LayerScores* scores) const {
+  check_snapshot(layer);
+  const CompressionConfig& c = config_;
+  const int64_t n = layer.n;
+  KeepLists keep(static_cast<size_t>(layer.n_kv_heads));
+  if (c.method == Method::FullKV || n < c.budget) {
+    for (auto& list : keep) {
+      list.resize(static_cast<size_t>(n));
+      std::iota(list.begin(), list.end(), 0);
+    }
+    return keep;
+  }
+  const int64_t window = c.effective_window();
+  const int64_t n_scored = n - window;
+  LayerScores local;
+  LayerScores& out = scores ? *scores : local;
+  out = LayerScores{};
+  if (c.method == Method::StreamingLLM) {
+    // The first first_tokens slots and the newest budget - first_tokens; no scores.
+    for (int h = 0; h < layer.n_kv_heads; ++h) {
+      std::vector<int32_t> list;
+      for (int64_t j = 0; j < c.first_tokens; ++j) list.push_back(static_cast<int32_t>(j));
+      for (int64_t j = n_scored; j < n; ++j) list.push_back(static_cast<int32_t>(j));
+      if (c.keep_order == KeepOrder::Position)
+        std::stable_sort(list.begin(), list.end(),
+                         [&](int32_t a, int32_t b) { return layer.positions[h][a] < layer.positions[h][b]; });
+      keep[h] = std::move(list);
+    }
+    return keep;
+  }
+
+  out.importance.resize(static_cast<size_t>(layer.n_kv_heads));
+  out.final_score.resize(static_cast<size_t>(layer.n_kv_heads));
+  if (c.method == Method::RKV) out.redundancy.resize(static_cast<size_t>(layer.n_kv_heads));
+  std::vector<std::vector<float>> keys(static_cast<size_t>(layer.n_kv_heads));
+  pool.parallel_for(layer.n_kv_heads, [&](int64_t h0, int64_t h1) {
+    for (int64_t h = h0; h < h1; ++h) {
+      keys[h] = keys_f32(layer, static_cast<int>(h));
+      std::vector<float> attention;
+      pooled_attention(layer, static_cast<int>(h), keys[h], c.query_window(), n_scored, c.gqa_pooling, attention);
+      out.importance[h] = c.method == Method::H2O ? attention : max_pool(attention, c.kernel_size);
+    }
+  });
+  RedundancyOptions redundancy{c.retain_direction, c.retain_ratio, 0.5f};
+  const float lambda = static_cast<float>(c.mix_lambda), one_minus = static_cast<float>(1.0 - c.mix_lambda);
+  for (int h = 0; h < layer.n_kv_heads; ++h) {
+    auto& z = out.final_score[h];
+    if (c.method == Method::RKV) {
+      std::vector<float> r(static_cast<size_t>(n));
+      key_redundancy(keys[h].data(), n, layer.head_dim, redundancy, r.data(), pool);
+      r.resize(static_cast<size_t>(n_scored));
+      z.resize(static_cast<size_t>(n_scored));
+      for (int64_t j = 0; j < n_scored; ++j) z[j] = out.importance[h][j] * lambda - r[j] * one_minus;
+      out.redundancy[h] = std::move(r);
+    } else {
+      z = out.importance[h];
+    }
+    keep[h] = select_head(z, n, window, c.budget, c.first_tokens, layer.positions[h], c.keep_order);
+  }
+  return keep;
+}
+
+}  // namespace rkv
