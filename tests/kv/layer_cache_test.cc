@@ -1,0 +1,103 @@
+#include <numeric>
+#include <random>
+
+#include "common/testing.h"
+#include "rkv/kv/layer_cache.h"
+
+namespace rkv {
+namespace {
+
+// keys/values for n tokens in the append layout [n][heads][d], value = f(t, h, c)
+std::vector<float> token_major(int64_t n, int heads, int d, float salt) {
+  std::vector<float> out(static_cast<size_t>(n * heads * d));
+  for (int64_t t = 0; t < n; ++t)
+    for (int h = 0; h < heads; ++h)
+      for (int c = 0; c < d; ++c) out[(t * heads + h) * d + c] = salt + t * 100.0f + h * 10.0f + c * 0.25f;
+  return out;
+}
+
+TEST(LayerCache, AppendAndReadBackInEveryStorageType) {
+  for (DType storage : {DType::F32, DType::F16, DType::BF16}) {
+    LayerCache cache(3, 8, storage, 10);
+    auto k = token_major(6, 3, 8, 0), v = token_major(6, 3, 8, 0.5f);
+    std::vector<int32_t> pos = {10, 11, 12, 13, 14, 15};
+    cache.append(k.data(), v.data(), pos.data(), 4);
+    cache.append(k.data() + 4 * 24, v.data() + 4 * 24, pos.data() + 4, 2);
+    ASSERT_EQ(cache.size(), 6);
+    for (int h = 0; h < 3; ++h) {
+      TensorView keys = cache.keys(h);
+      ASSERT_EQ(keys.shape, (Shape{6, 8}));
+      std::vector<float> back(48);
+      convert_to_f32(storage, keys.data, back.data(), 48);
+      for (int64_t t = 0; t < 6; ++t) {
+        for (int c = 0; c < 8; ++c) {
+          float expected = k[(t * 3 + h) * 8 + c];
+          std::vector<float> one = {expected};
+          std::vector<uint16_t> rounded(1);
+          float stored = expected;
+          if (storage != DType::F32) {
+            convert_from_f32(one.data(), storage, rounded.data(), 1);
+            convert_to_f32(storage, rounded.data(), &stored, 1);
+          }
+          ASSERT_EQ(back[t * 8 + c], stored);
+        }
+        ASSERT_EQ(cache.position_data(h)[t], 10 + t);
+      }
+    }
+    EXPECT_EQ(cache.bytes(), static_cast<size_t>(3 * 10 * 8 * 2) * dtype_size(storage) + 3 * 10 * 4);
+  }
+}
+
+TEST(LayerCache, CompactGathersEachHeadInTheGivenOrder) {
+  LayerCache cache(2, 4, DType::F32, 8);
+  auto k = token_major(8, 2, 4, 0), v = token_major(8, 2, 4, 1);
+  std::vector<int32_t> pos(8);
+  std::iota(pos.begin(), pos.end(), 100);
+  cache.append(k.data(), v.data(), pos.data(), 8);
+  cache.compact({{7, 0, 3}, {1, 2, 6}});
+  ASSERT_EQ(cache.size(), 3);
+  const std::vector<std::vector<int>> expected = {{7, 0, 3}, {1, 2, 6}};
+  for (int h = 0; h < 2; ++h)
+    for (int i = 0; i < 3; ++i) {
+      int t = expected[h][i];
+      EXPECT_EQ(cache.position_data(h)[i], 100 + t);
+      for (int c = 0; c < 4; ++c) {
+        EXPECT_EQ(static_cast<const float*>(cache.key_data(h))[i * 4 + c], k[(t * 2 + h) * 4 + c]);
+        EXPECT_EQ(static_cast<const float*>(cache.value_data(h))[i * 4 + c], v[(t * 2 + h) * 4 + c]);
+      }
+    }
+  // appending after a compaction continues behind the kept slots
+  cache.append(k.data(), v.data(), pos.data(), 1);
+  EXPECT_EQ(cache.size(), 4);
+  EXPECT_EQ(cache.position_data(1)[3], 100);
+}
+
+TEST(LayerCache, RejectsBadKeepListsAndOverflow) {
+  LayerCache cache(2, 4, DType::F32, 4);
+  auto k = token_major(4, 2, 4, 0);
+  std::vector<int32_t> pos = {0, 1, 2, 3};
+  cache.append(k.data(), k.data(), pos.data(), 4);
+  EXPECT_THROW(cache.append(k.data(), k.data(), pos.data(), 1), Error);  // fixed capacity
+  EXPECT_THROW(cache.compact({{0, 1}}), Error);                          // one list for two heads
+  EXPECT_THROW(cache.compact({{0, 1}, {0}}), Error);                     // lengths differ
+  EXPECT_THROW(cache.compact({{0, 4}, {0, 1}}), Error);                  // out of range
+  EXPECT_THROW(cache.compact({{1, 1}, {0, 1}}), Error);                  // repeated
+  EXPECT_EQ(cache.size(), 4);
+  EXPECT_THROW(LayerCache(2, 4, DType::I32, 4), Error);
+}
+
+TEST(LayerCache, GrowsInBlocksWhenAllowed) {
+  LayerCache cache(1, 2, DType::BF16, 0, 16);
+  std::vector<float> kv(2 * 40);
+  std::iota(kv.begin(), kv.end(), 0.0f);
+  std::vector<int32_t> pos(40);
+  std::iota(pos.begin(), pos.end(), 0);
+  for (int i = 0; i < 40; ++i) cache.append(kv.data() + 2 * i, kv.data() + 2 * i, pos.data() + i, 1);
+  EXPECT_EQ(cache.size(), 40);
+  EXPECT_EQ(cache.capacity(), 48);
+  for (int i = 0; i < 40; ++i) EXPECT_EQ(cache.position_data(0)[i], i);
+  EXPECT_EQ(bf16_to_f32(static_cast<const uint16_t*>(cache.key_data(0))[2 * 39 + 1]), 79.0f);
+}
+
+}  // namespace
+}  // namespace rkv
