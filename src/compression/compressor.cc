@@ -6,6 +6,7 @@
 
 #include "rkv/core/error.h"
 #include "rkv/kv/layer_cache.h"
+#include "rkv/ops/vec.h"
 
 namespace rkv {
 
@@ -25,27 +26,39 @@ void pooled_attention(const LayerSnapshot& layer, int h, const std::vector<float
                       GqaPooling pooling, std::vector<float>& out) {
   const int d = layer.head_dim;
   const int group = layer.n_q_heads / layer.n_kv_heads;
-  const double scale = 1.0 / std::sqrt(static_cast<double>(d));
-  std::vector<double> logits(static_cast<size_t>(n_scored));
+  const float scale = 1.0f / std::sqrt(static_cast<float>(d));
+  // This head's window queries, packed: [rows][group][d]
+  std::vector<float> q(static_cast<size_t>(rows * group * d));
+  for (int64_t i = 0; i < rows; ++i)
+    for (int g = 0; g < group; ++g) {
+      const float* src = layer.queries + ((static_cast<int64_t>(h) * group + g) * layer.n_queries + layer.n_queries - rows + i) * d;
+      std::copy(src, src + d, q.begin() + (i * group + g) * d);
+    }
+  std::vector<float> logits(static_cast<size_t>(rows * n_scored));  // [rows][n_scored], pooled over the group
+  std::vector<float> dots(static_cast<size_t>(rows * group));       // [rows][group]
+  for (int64_t j = 0; j < n_scored; ++j) {
+    dot_rows(keys.data() + j * d, q.data(), rows * group, d, dots.data());
+    for (int64_t i = 0; i < rows; ++i) {
+      const float* g_dots = dots.data() + i * group;
+      float pooled;
+      if (pooling == GqaPooling::Max) {
+        pooled = g_dots[0] * scale;  // (q . k) / sqrt(d) as torch computes it, then max
+        for (int g = 1; g < group; ++g) pooled = std::max(pooled, g_dots[g] * scale);
+      } else {
+        float sum = 0;
+        for (int g = 0; g < group; ++g) sum += g_dots[g] * scale;
+        pooled = sum / static_cast<float>(group);
+      }
+      logits[i * n_scored + j] = pooled;
+    }
+  }
   std::vector<double> mean(static_cast<size_t>(n_scored), 0.0);
   for (int64_t i = 0; i < rows; ++i) {
-    int64_t qi = layer.n_queries - rows + i;
-    for (int64_t j = 0; j < n_scored; ++j) {
-      const float* k = keys.data() + j * d;
-      double pooled = pooling == GqaPooling::Max ? -INFINITY : 0.0;
-      for (int g = 0; g < group; ++g) {
-        const float* q = layer.queries + ((static_cast<int64_t>(h) * group + g) * layer.n_queries + qi) * d;
-        double dot = 0;
-        for (int c = 0; c < d; ++c) dot += static_cast<double>(q[c]) * k[c];
-        double logit = static_cast<double>(static_cast<float>(dot)) * scale;
-        pooled = pooling == GqaPooling::Max ? std::max(pooled, logit) : pooled + logit / group;
-      }
-      logits[j] = pooled;
-    }
-    double peak = *std::max_element(logits.begin(), logits.end());
+    const float* row = logits.data() + i * n_scored;
+    float peak = *std::max_element(row, row + n_scored);
     double total = 0;
-    for (auto& v : logits) total += v = std::exp(v - peak);
-    for (int64_t j = 0; j < n_scored; ++j) mean[j] += logits[j] / total;
+    for (int64_t j = 0; j < n_scored; ++j) total += std::exp(static_cast<double>(row[j] - peak));
+    for (int64_t j = 0; j < n_scored; ++j) mean[j] += std::exp(static_cast<double>(row[j] - peak)) / total;
   }
   out.resize(static_cast<size_t>(n_scored));
   for (int64_t j = 0; j < n_scored; ++j) out[j] = static_cast<float>(mean[j] / static_cast<double>(rows));
