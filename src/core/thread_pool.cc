@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <exception>
+#include <utility>
 
 namespace rkv {
 
@@ -48,9 +49,15 @@ void ThreadPool::worker_loop(int index) {
     }
     int64_t begin, end;
     chunk_of(n, size(), index, begin, end);
-    if (begin < end) (*job)(begin, end);
+    std::exception_ptr error;
+    try {
+      if (begin < end) (*job)(begin, end);
+    } catch (...) {
+      error = std::current_exception();
+    }
     {
       std::lock_guard<std::mutex> lock(mutex_);
+      if (error && !worker_error_) worker_error_ = error;
       if (--pending_ == 0) work_done_.notify_one();
     }
   }
@@ -80,6 +87,8 @@ void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64
   }
   std::unique_lock<std::mutex> lock(mutex_);
   work_done_.wait(lock, [&] { return pending_ == 0; });
+  if (!error) error = std::exchange(worker_error_, nullptr);
+  worker_error_ = nullptr;
   if (error) std::rethrow_exception(error);
 }
 

@@ -1,4 +1,5 @@
 #include <atomic>
+#include <mutex>
 #include <numeric>
 #include <vector>
 
@@ -22,11 +23,20 @@ TEST(ThreadPool, CoversEveryIndexExactlyOnce) {
   }
 }
 
-TEST(ThreadPool, PropagatesCallerException) {
-  ThreadPool pool(2);
-  EXPECT_THROW(pool.parallel_for(10, [](int64_t b, int64_t) {
-    if (b == 0) throw Error("boom");
-  }), Error);
+TEST(ThreadPool, PropagatesExceptionsFromAnyChunk) {
+  ThreadPool pool(3);
+  for (int64_t thrower : {0, 5, 9}) {
+    EXPECT_THROW(pool.parallel_for(10, [&](int64_t b, int64_t e) {
+      if (thrower >= b && thrower < e) throw Error("boom");
+    }), Error);
+  }
+  int64_t sum = 0;  // the pool stays usable
+  std::mutex m;
+  pool.parallel_for(10, [&](int64_t b, int64_t e) {
+    std::lock_guard<std::mutex> lock(m);
+    for (int64_t i = b; i < e; ++i) sum += i;
+  });
+  EXPECT_EQ(sum, 45);
 }
 
 TEST(Tensor, ShapesAndSlices) {

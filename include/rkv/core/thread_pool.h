@@ -3,11 +3,13 @@
 // parallel_for(n, fn) splits [0, n) into one contiguous chunk per thread and
 // calls fn(begin, end) on each; the calling thread does the first chunk. The
 // split depends only on n and the thread count, so results that are computed
-// per index are independent of scheduling. A pool of 1 runs inline.
+// per index are independent of scheduling. A pool of 1 runs inline. An
+// exception thrown by any chunk is rethrown to the caller once all finish.
 #pragma once
 
 #include <condition_variable>
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <mutex>
 #include <thread>
@@ -38,6 +40,7 @@ class ThreadPool {
   uint64_t generation_ = 0;
   int pending_ = 0;
   bool stopping_ = false;
+  std::exception_ptr worker_error_;  // first exception thrown by a worker in the current job
 };
 
 }  // namespace rkv
