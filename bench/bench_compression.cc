@@ -92,6 +92,21 @@ void BM_OpenBlasKeySimilarity(benchmark::State& state) {
   state.SetLabel(std::string(s.name) + " f32 threads=" + std::to_string(state.range(2)));
 }
 
+// The redundancy kernel alone (all KV heads of the layer), f32 keys.
+void BM_KeyRedundancy(benchmark::State& state) {
+  const Shape3& s = kShapes[state.range(0)];
+  ThreadPool pool(static_cast<int>(state.range(2)));
+  LayerData l = make_layer(s);
+  std::vector<float> out(static_cast<size_t>(kTokens));
+  for (auto _ : state) {
+    for (int h = 0; h < s.n_kv; ++h)
+      key_redundancy(l.keys.data() + static_cast<size_t>(h) * kTokens * s.d, kTokens, s.d, RedundancyOptions{}, out.data(), pool);
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetLabel(std::string(s.name) + " f32 threads=" + std::to_string(state.range(2)));
+}
+
+BENCHMARK(BM_KeyRedundancy)->ArgsProduct({{0, 1}, {0}, {1, 2}})->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_RkvLayerStep)
     ->ArgsProduct({{0, 1}, {0, 1}, {1, 2}})
     ->Unit(benchmark::kMillisecond)

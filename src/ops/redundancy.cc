@@ -180,16 +180,37 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma"))) void unit_avx5
   }
 }
 
-float dot_fma_portable(const float* x, const float* y, int d) {
-  float acc = 0;
-  for (int k = 0; k < d; ++k) acc = std::fma(x[k], y[k], acc);
-  return acc;
+// out[p] = S[a_p][b_p] for each pair, as the same sequential fused
+// multiply-add chain over d the tile kernels compute (bitwise equal). Eight
+// independent chains at a time so the FMA latency is hidden.
+// always_inline: compiled inside each caller, so std::fma becomes the FMA
+// instruction in pair_dots_hw and the exact libm call in the portable one.
+__attribute__((always_inline)) inline void pair_dots(const KeyPanels& p, const std::vector<std::pair<int64_t, int64_t>>& pairs, std::vector<float>& out) {
+  out.resize(pairs.size());
+  constexpr size_t kLanes = 8;
+  for (size_t i0 = 0; i0 < pairs.size(); i0 += kLanes) {
+    size_t lanes = std::min(kLanes, pairs.size() - i0);
+    const float* x[kLanes];
+    const float* y[kLanes];
+    float acc[kLanes] = {};
+    for (size_t l = 0; l < kLanes; ++l) {
+      size_t i = i0 + std::min(l, lanes - 1);
+      x[l] = &p.rows[pairs[i].first * p.d];
+      y[l] = &p.rows[pairs[i].second * p.d];
+    }
+    for (int k = 0; k < p.d; ++k)
+      for (size_t l = 0; l < kLanes; ++l) acc[l] = std::fma(x[l][k], y[l][k], acc[l]);
+    for (size_t l = 0; l < lanes; ++l) out[i0 + l] = pairs[i0 + l].first == pairs[i0 + l].second ? 0.0f : acc[l];
+  }
 }
 
-__attribute__((target("fma"))) float dot_fma_hw(const float* x, const float* y, int d) {
-  float acc = 0;
-  for (int k = 0; k < d; ++k) acc = std::fma(x[k], y[k], acc);
-  return acc;
+__attribute__((target("fma"))) void pair_dots_hw(const KeyPanels& p, const std::vector<std::pair<int64_t, int64_t>>& pairs,
+                                                 std::vector<float>& out) {
+  pair_dots(p, pairs, out);
+}
+
+void pair_dots_portable(const KeyPanels& p, const std::vector<std::pair<int64_t, int64_t>>& pairs, std::vector<float>& out) {
+  pair_dots(p, pairs, out);
 }
 
 }  // namespace
@@ -224,35 +245,40 @@ void key_redundancy_isa(const float* keys, int64_t n, int d, const RedundancyOpt
       last[b] = std::max(last[b], u.last[b]);
     }
 
-  auto dot = isa == Isa::Scalar ? dot_fma_portable : dot_fma_hw;
-  auto similarity = [&](int64_t a, int64_t b) -> float {
-    if (a == b) return 0.0f;  // the diagonal is zeroed before anything else
-    return dot(&p.rows[a * d], &p.rows[b * d], d);
+  // The retained (zeroed) entry of each row, exactly where the reference's
+  // scatter_ puts it (RKV-SPEC.md §1.4; the *_percent quirk touches rows < k).
+  std::vector<std::pair<int64_t, int64_t>> zeroed;  // (row, column)
+  std::vector<float> values;
+  auto dots = [&](const std::vector<std::pair<int64_t, int64_t>>& pairs, std::vector<float>& out) {
+    if (isa == Isa::Scalar) pair_dots_portable(p, pairs, out);
+    else pair_dots_hw(p, pairs, out);
   };
-  // The retained (zeroed) entry of each row, exactly as the reference's
-  // scatter_ places it (RKV-SPEC.md §1.4; the *_percent quirk touches rows < k).
-  auto zero_entry = [&](int64_t a, int64_t b) { colsum[b] -= similarity(a, b); };
   const int64_t k = std::max<int64_t>(1, static_cast<int64_t>(static_cast<double>(n) * options.retain_ratio));
   switch (options.direction) {
     case RetainDirection::Last:
-      for (int64_t a = 0; a < n; ++a) zero_entry(a, last[a] >= 0 ? last[a] : 0);
+      for (int64_t a = 0; a < n; ++a) zeroed.emplace_back(a, last[a] >= 0 ? last[a] : 0);
       break;
     case RetainDirection::First:
       // min over {b if S[a][b] > t else 0} is always 0: S[a][a] = 0 is never similar.
-      for (int64_t a = 0; a < n; ++a) zero_entry(a, 0);
+      for (int64_t a = 0; a < n; ++a) zeroed.emplace_back(a, 0);
       break;
     case RetainDirection::LastPercent:
     case RetainDirection::FirstPercent: {
       bool last_dir = options.direction == RetainDirection::LastPercent;
       int64_t row = last_dir ? 0 : n - 1;
+      std::vector<std::pair<int64_t, int64_t>> row_pairs;
+      for (int64_t b = 0; b < n; ++b) row_pairs.emplace_back(row, b);
+      dots(row_pairs, values);
       std::vector<int64_t> idx(static_cast<size_t>(n));
-      for (int64_t b = 0; b < n; ++b) idx[b] = similarity(row, b) > options.threshold ? b : 0;
+      for (int64_t b = 0; b < n; ++b) idx[b] = values[b] > options.threshold ? b : 0;
       if (last_dir) std::sort(idx.begin(), idx.end(), std::greater<>());
       else std::sort(idx.begin(), idx.end());
-      for (int64_t a = 0; a < k; ++a) zero_entry(a, idx[a]);
+      for (int64_t a = 0; a < k; ++a) zeroed.emplace_back(a, idx[a]);
       break;
     }
   }
+  dots(zeroed, values);
+  for (size_t i = 0; i < zeroed.size(); ++i) colsum[zeroed[i].second] -= values[i];
   // R = softmax(colsum / n)
   double max_mean = -INFINITY;
   for (int64_t b = 0; b < n; ++b) max_mean = std::max(max_mean, colsum[b] / n);
