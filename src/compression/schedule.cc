@@ -1,0 +1,108 @@
+#include "rkv/compression/schedule.h"
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "rkv/core/buffer.h"
+#include "rkv/core/error.h"
+
+namespace rkv {
+
+void KvPolicy::validate() const {
+  method.validate();
+  if (method.method == Method::FullKV) return;
+  RKV_CHECK(divide_length > 0, "divide_length must be positive (got ", divide_length, ")");
+}
+
+int64_t KvPolicy::steady_capacity() const {
+  if (method.method == Method::FullKV) return -1;
+  return method.budget + divide_length;
+}
+
+DivideMethod parse_divide_method(const std::string& name) {
+  if (name == "step_length") return DivideMethod::StepLength;
+  if (name == "newline") return DivideMethod::Newline;
+  fail("unknown divide_method '", name, "' (expected step_length or newline)");
+}
+
+CompressionContent parse_compression_content(const std::string& name) {
+  if (name == "all") return CompressionContent::All;
+  if (name == "think") return CompressionContent::Think;
+  fail("unknown compression_content '", name, "' (expected all or think)");
+}
+
+namespace {
+
+template <class T>
+T get_as(const nlohmann::json& value, const std::string& key) {
+  try {
+    return value.get<T>();
+  } catch (const nlohmann::json::exception&) {
+    fail("kv config: '", key, "' has the wrong type (", value.type_name(), ")");
+  }
+}
+
+}  // namespace
+
+KvPolicy parse_kv_policy(const nlohmann::json& config) {
+  RKV_CHECK(config.is_object(), "kv config: expected a JSON object");
+  RKV_CHECK(config.contains("method"), "kv config: missing 'method'");
+  KvPolicy p;
+  p.method = default_config(parse_method(get_as<std::string>(config["method"], "method")));
+  for (auto it = config.begin(); it != config.end(); ++it) {
+    const std::string& key = it.key();
+    const auto& v = it.value();
+    if (key == "method" || key == "compression" || key == "update_kv") continue;
+    if (key == "divide_method") p.divide_method = parse_divide_method(get_as<std::string>(v, key));
+    else if (key == "divide_length") p.divide_length = get_as<int64_t>(v, key);
+    else if (key == "compression_content") p.content = parse_compression_content(get_as<std::string>(v, key));
+    else if (key == "method_config") {
+      RKV_CHECK(v.is_object(), "kv config: 'method_config' must be an object");
+      CompressionConfig& c = p.method;
+      for (auto m = v.begin(); m != v.end(); ++m) {
+        const std::string& k = m.key();
+        const auto& x = m.value();
+        if (k == "budget") c.budget = get_as<int64_t>(x, k);
+        else if (k == "window_size") c.window_size = get_as<int64_t>(x, k);
+        else if (k == "kernel_size") c.kernel_size = get_as<int>(x, k);
+        else if (k == "mix_lambda") c.mix_lambda = get_as<double>(x, k);
+        else if (k == "retain_ratio") c.retain_ratio = get_as<double>(x, k);
+        else if (k == "retain_direction") c.retain_direction = parse_retain_direction(get_as<std::string>(x, k));
+        else if (k == "first_tokens") c.first_tokens = get_as<int64_t>(x, k);
+        else if (k == "gqa_pooling" || k == "pooling") c.gqa_pooling = parse_gqa_pooling(get_as<std::string>(x, k));
+        else if (k == "keep_order") c.keep_order = parse_keep_order(get_as<std::string>(x, k));
+        else if (k == "record_kept_token_indices") continue;
+        else if (k == "buffer") p.divide_length = get_as<int64_t>(x, k);
+        else fail("kv config: unknown method_config key '", k, "'");
+      }
+    } else {
+      fail("kv config: unknown key '", key, "'");
+    }
+  }
+  p.validate();
+  return p;
+}
+
+KvPolicy load_kv_policy(const std::string& path) {
+  std::string text = read_text_file(path);
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  RKV_CHECK(!j.is_discarded(), path, ": not valid JSON");
+  try {
+    return parse_kv_policy(j);
+  } catch (const Error& e) {
+    fail(path, ": ", e.what());
+  }
+}
+
+CompressionSchedule::CompressionSchedule(const KvPolicy& policy, std::set<int32_t> newline_tokens, int32_t think_end_token)
+    : policy_(policy), newline_tokens_(std::move(newline_tokens)), think_end_token_(think_end_token) {}
+
+bool CompressionSchedule::due_after(int64_t length, int32_t predicted) {
+  if (predicted == think_end_token_ && think_end_token_ >= 0) think_ended_ = true;
+  if (policy_.method.method == Method::FullKV) return false;
+  if (policy_.content == CompressionContent::Think && think_ended_) return false;
+  if (policy_.divide_method == DivideMethod::StepLength) return length % policy_.divide_length == 0;
+  return newline_tokens_.count(predicted) > 0;
+}
+
+}  // namespace rkv
