@@ -1,0 +1,557 @@
+// rkv::Tokenizer: tokenizer.json loading, added-token matching, encode,
+// decode and the streaming decoder.
+#include "rkv/tokenizer/tokenizer.h"
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "rkv/core/error.h"
+#include "tokenizer/regex.h"
+#include "tokenizer/tokenizer_impl.h"
+#include "tokenizer/unicode.h"
+
+namespace rkv {
+
+using nlohmann::json;
+
+namespace tok {
+
+void AddedMatcher::add(Entry e) {
+  if (e.content.empty()) return;
+  if (terminal_.empty()) terminal_.push_back(-1);
+  int node = 0;
+  for (char ch : e.content) {
+    auto c = static_cast<unsigned char>(ch);
+    int next = child(node, c);
+    if (next < 0) {
+      next = static_cast<int>(terminal_.size());
+      terminal_.push_back(-1);
+      edges_.emplace((static_cast<uint64_t>(node) << 8) | c, next);
+    }
+    node = next;
+  }
+  if (terminal_[static_cast<size_t>(node)] >= 0) {  // same content twice: the later one wins
+    entries_[static_cast<size_t>(terminal_[static_cast<size_t>(node)])] = std::move(e);
+    return;
+  }
+  first_byte_[static_cast<unsigned char>(e.content[0])] = true;
+  terminal_[static_cast<size_t>(node)] = static_cast<int>(entries_.size());
+  entries_.push_back(std::move(e));
+}
+
+int AddedMatcher::child(int node, unsigned char c) const {
+  auto it = edges_.find((static_cast<uint64_t>(node) << 8) | c);
+  return it == edges_.end() ? -1 : it->second;
+}
+
+namespace {
+
+// The code point ending just before byte offset `end`, or -1.
+int64_t cp_before(std::string_view s, size_t end, size_t* start = nullptr) {
+  if (end == 0) return -1;
+  size_t k = end - 1;
+  while (k > 0 && (static_cast<unsigned char>(s[k]) & 0xC0) == 0x80 && end - k < 4) --k;
+  int len = utf8_valid_length(s, k);
+  if (len == 0 || k + static_cast<size_t>(len) != end) return -1;
+  if (start) *start = k;
+  return utf8_decode(s, k, len);
+}
+int64_t cp_at(std::string_view s, size_t i, int* len_out = nullptr) {
+  if (i >= s.size()) return -1;
+  int len = utf8_valid_length(s, i);
+  if (len == 0) return -1;
+  if (len_out) *len_out = len;
+  return utf8_decode(s, i, len);
+}
+bool is_word_char(int64_t cp) {
+  if (cp < 0) return false;
+  if (cp < 0x80) return std::isalnum(static_cast<int>(cp)) || cp == '_';
+  return !is_unicode_whitespace(static_cast<uint32_t>(cp));
+}
+
+}  // namespace
+
+void AddedMatcher::split(std::string_view text, std::vector<Segment>& out) const {
+  out.clear();
+  size_t emitted = 0;  // text before this offset is already in `out`
+  size_t i = 0;
+  while (i < text.size()) {
+    if (!first_byte_[static_cast<unsigned char>(text[i])]) {
+      ++i;
+      continue;
+    }
+    // Longest entry starting at i.
+    int node = 0, best = -1;
+    size_t best_end = 0;
+    for (size_t k = i; k < text.size(); ++k) {
+      node = child(node, static_cast<unsigned char>(text[k]));
+      if (node < 0) break;
+      if (terminal_[static_cast<size_t>(node)] >= 0) {
+        best = terminal_[static_cast<size_t>(node)];
+        best_end = k + 1;
+      }
+    }
+    if (best < 0) {
+      ++i;
+      continue;
+    }
+    const Entry& e = entries_[static_cast<size_t>(best)];
+    size_t start = i, stop = best_end;
+    if (e.single_word && (is_word_char(cp_before(text, start)) || is_word_char(cp_at(text, stop)))) {
+      ++i;
+      continue;
+    }
+    if (e.lstrip) {
+      size_t s = start, k;
+      while (s > emitted) {
+        int64_t cp = cp_before(text, s, &k);
+        if (cp < 0 || !is_unicode_whitespace(static_cast<uint32_t>(cp)) || k < emitted) break;
+        s = k;
+      }
+      start = s;
+    }
+    if (e.rstrip) {
+      int len = 0;
+      for (int64_t cp = cp_at(text, stop, &len); cp >= 0 && is_unicode_whitespace(static_cast<uint32_t>(cp));
+           cp = cp_at(text, stop, &len))
+        stop += static_cast<size_t>(len);
+    }
+    if (start > emitted) out.push_back({emitted, start, -1});
+    out.push_back({start, stop, e.id});
+    emitted = stop;
+    i = stop;
+  }
+  if (emitted < text.size()) out.push_back({emitted, text.size(), -1});
+}
+
+}  // namespace tok
+
+namespace {
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  RKV_CHECK(in, path, ": cannot open");
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  RKV_CHECK(!in.bad(), path, ": read error");
+  return ss.str();
+}
+
+bool get_bool(const json& j, const char* key, bool fallback) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return fallback;
+  RKV_CHECK(it->is_boolean(), "\"", key, "\" must be true or false");
+  return it->get<bool>();
+}
+
+constexpr int64_t kMaxVocab = 1 << 24;
+
+TokenId parse_id(const json& v, const std::string& where) {
+  RKV_CHECK(v.is_number_integer(), where, ": token id must be an integer");
+  int64_t id = v.get<int64_t>();
+  RKV_CHECK(id >= 0 && id < kMaxVocab, where, ": token id ", id, " out of range");
+  return static_cast<TokenId>(id);
+}
+
+void parse_post_processor(const json& j, Tokenizer::Impl& t, const std::string& where) {
+  if (j.is_null()) return;
+  RKV_CHECK(j.is_object() && j.contains("type") && j["type"].is_string(), where, ": missing \"type\"");
+  std::string type = j["type"].get<std::string>();
+  std::string here = where + " (" + type + ")";
+  if (type == "ByteLevel") return;
+  if (type == "Sequence") {
+    RKV_CHECK(j.contains("processors") && j["processors"].is_array(), here, ": missing \"processors\"");
+    for (size_t i = 0; i < j["processors"].size(); ++i) {
+      Tokenizer::Impl inner;
+      parse_post_processor(j["processors"][i], inner, here + "[" + std::to_string(i) + "]");
+      t.post_prefix.insert(t.post_prefix.begin(), inner.post_prefix.begin(), inner.post_prefix.end());
+      t.post_suffix.insert(t.post_suffix.end(), inner.post_suffix.begin(), inner.post_suffix.end());
+    }
+    return;
+  }
+  if (type == "TemplateProcessing") {
+    RKV_CHECK(j.contains("single") && j["single"].is_array(), here, ": missing \"single\"");
+    const json specials = j.value("special_tokens", json::object());
+    RKV_CHECK(specials.is_object(), here, ": \"special_tokens\" must be an object");
+    bool seen_sequence = false;
+    for (const json& item : j["single"]) {
+      RKV_CHECK(item.is_object(), here, ": template items must be objects");
+      if (item.contains("Sequence")) {
+        RKV_CHECK(!seen_sequence, here, ": more than one sequence in the single template");
+        seen_sequence = true;
+      } else if (item.contains("SpecialToken")) {
+        const json& st = item["SpecialToken"];
+        RKV_CHECK(st.is_object() && st.contains("id") && st["id"].is_string(), here, ": bad SpecialToken");
+        std::string name = st["id"].get<std::string>();
+        auto it = specials.find(name);
+        RKV_CHECK(it != specials.end() && it->is_object() && it->contains("ids") && (*it)["ids"].is_array(), here,
+                  ": special token '", name, "' is not in special_tokens");
+        auto& target = seen_sequence ? t.post_suffix : t.post_prefix;
+        for (const json& id : (*it)["ids"]) target.push_back(parse_id(id, here));
+      } else {
+        fail(here, ": unknown template item ", item.dump());
+      }
+    }
+    RKV_CHECK(seen_sequence, here, ": the single template has no sequence");
+    return;
+  }
+  if (type == "RobertaProcessing" || type == "BertProcessing") {
+    for (const char* key : {"cls", "sep"}) {
+      RKV_CHECK(j.contains(key) && j[key].is_array() && j[key].size() == 2, here, ": missing \"", key, "\"");
+      (std::string(key) == "cls" ? t.post_prefix : t.post_suffix).push_back(parse_id(j[key][1], here));
+    }
+    return;
+  }
+  fail(where, ": unsupported post-processor type '", type, "'");
+}
+
+std::unique_ptr<Tokenizer::Impl> parse_tokenizer_json(std::string_view text, const std::string& source) {
+  json j;
+  try {
+    j = json::parse(text.begin(), text.end());
+  } catch (const json::exception& e) {
+    fail(source, ": not valid JSON: ", e.what());
+  }
+  RKV_CHECK(j.is_object(), source, ": expected a JSON object");
+  auto t = std::make_unique<Tokenizer::Impl>();
+  t->source = source;
+  try {
+    RKV_CHECK(j.contains("model") && j["model"].is_object(), source, ": missing \"model\"");
+    const json& m = j["model"];
+    std::string type = m.contains("type") && m["type"].is_string() ? m["type"].get<std::string>() : "BPE";
+    RKV_CHECK(type == "BPE", source, ": unsupported model type '", type, "' (supported: BPE)");
+    RKV_CHECK(m.contains("vocab") && m["vocab"].is_object(), source, ": model has no \"vocab\" object");
+
+    tok::BpeConfig cfg;
+    for (const auto& [token, idv] : m["vocab"].items()) {
+      TokenId id = parse_id(idv, source + ": vocab entry '" + token + "'");
+      if (static_cast<size_t>(id) >= cfg.vocab.size()) cfg.vocab.resize(static_cast<size_t>(id) + 1);
+      RKV_CHECK(!token.empty(), source, ": empty token in vocab");
+      cfg.vocab[static_cast<size_t>(id)] = token;
+    }
+    if (m.contains("merges") && !m["merges"].is_null()) {
+      RKV_CHECK(m["merges"].is_array(), source, ": \"merges\" must be an array");
+      cfg.merges.reserve(m["merges"].size());
+      for (const json& merge : m["merges"]) {
+        if (merge.is_string()) {
+          const std::string& s = merge.get_ref<const std::string&>();
+          size_t sp = s.find(' ');
+          RKV_CHECK(sp != std::string::npos && s.find(' ', sp + 1) == std::string::npos, source, ": merge '", s,
+                    "' is not two tokens separated by one space");
+          cfg.merges.emplace_back(s.substr(0, sp), s.substr(sp + 1));
+        } else {
+          RKV_CHECK(merge.is_array() && merge.size() == 2 && merge[0].is_string() && merge[1].is_string(), source,
+                    ": merge ", merge.dump(), " is neither \"a b\" nor [\"a\", \"b\"]");
+          cfg.merges.emplace_back(merge[0].get<std::string>(), merge[1].get<std::string>());
+        }
+      }
+    }
+    RKV_CHECK(!m.contains("dropout") || m["dropout"].is_null() || m["dropout"] == 0.0 || m["dropout"] == 1.0,
+              source, ": BPE dropout is not supported");
+    cfg.byte_fallback = get_bool(m, "byte_fallback", false);
+    cfg.fuse_unk = get_bool(m, "fuse_unk", false);
+    cfg.ignore_merges = get_bool(m, "ignore_merges", false);
+    for (const char* key : {"continuing_subword_prefix", "end_of_word_suffix"}) {
+      if (m.contains(key) && !m[key].is_null()) {
+        RKV_CHECK(m[key].is_string(), source, ": \"", key, "\" must be a string");
+        (std::string(key) == "continuing_subword_prefix" ? cfg.continuing_subword_prefix : cfg.end_of_word_suffix) =
+            m[key].get<std::string>();
+      }
+    }
+    t->vocab = cfg.vocab;
+
+    if (j.contains("added_tokens") && !j["added_tokens"].is_null()) {
+      RKV_CHECK(j["added_tokens"].is_array(), source, ": \"added_tokens\" must be an array");
+      for (const json& a : j["added_tokens"]) {
+        RKV_CHECK(a.is_object() && a.contains("content") && a["content"].is_string() && a.contains("id"), source,
+                  ": bad added token ", a.dump().substr(0, 200));
+        AddedToken tok;
+        tok.content = a["content"].get<std::string>();
+        tok.id = parse_id(a["id"], source + ": added token '" + tok.content + "'");
+        tok.special = get_bool(a, "special", false);
+        tok.lstrip = get_bool(a, "lstrip", false);
+        tok.rstrip = get_bool(a, "rstrip", false);
+        tok.single_word = get_bool(a, "single_word", false);
+        tok.normalized = get_bool(a, "normalized", !tok.special);
+        RKV_CHECK(!tok.content.empty() && tok::utf8_valid(tok.content), source, ": added token ", tok.id,
+                  " has empty or invalid content");
+        t->added.push_back(std::move(tok));
+      }
+    }
+
+    if (m.contains("unk_token") && m["unk_token"].is_string()) {
+      std::string unk = m["unk_token"].get<std::string>();
+      for (size_t id = 0; id < cfg.vocab.size(); ++id)
+        if (cfg.vocab[id] == unk) cfg.unk = static_cast<TokenId>(id);
+      RKV_CHECK(cfg.unk.has_value(), source, ": unk_token '", unk, "' is not in the vocabulary");
+    }
+
+    t->normalizer = tok::make_normalizer(j.value("normalizer", json()), source + ": normalizer");
+    t->pre_tokenizer = tok::make_pre_tokenizer(j.value("pre_tokenizer", json()), source + ": pre_tokenizer");
+    t->decoder = tok::make_decoder(j.value("decoder", json()), source + ": decoder");
+    parse_post_processor(j.value("post_processor", json()), *t, source + ": post_processor");
+    cfg.byte_level = t->pre_tokenizer && t->pre_tokenizer->byte_level();
+    t->model = tok::make_bpe(std::move(cfg), source + ": model");
+  } catch (const json::exception& e) {
+    fail(source, ": unexpected JSON structure: ", e.what());
+  }
+  t->finalize();
+  return t;
+}
+
+// bos_token / eos_token in tokenizer_config.json: a string or {"content": ...}.
+std::string config_token(const json& config, const char* key) {
+  auto it = config.find(key);
+  if (it == config.end()) return "";
+  if (it->is_string()) return it->get<std::string>();
+  if (it->is_object() && it->contains("content") && (*it)["content"].is_string())
+    return (*it)["content"].get<std::string>();
+  return "";
+}
+
+void apply_config(Tokenizer::Impl& t, const std::string& config_path, bool rebuild_post_processor) {
+  json c;
+  try {
+    c = json::parse(read_file(config_path));
+  } catch (const json::exception& e) {
+    fail(config_path, ": not valid JSON: ", e.what());
+  }
+  RKV_CHECK(c.is_object(), config_path, ": expected a JSON object");
+  t.bos_token = config_token(c, "bos_token");
+  t.eos_token = config_token(c, "eos_token");
+  if (auto it = c.find("chat_template"); it != c.end()) {
+    if (it->is_string()) {
+      t.chat_template = it->get<std::string>();
+    } else if (it->is_array()) {  // [{"name": "default", "template": ...}, ...]
+      for (const json& e : *it)
+        if (e.is_object() && e.value("name", "") == "default" && e.contains("template") && e["template"].is_string())
+          t.chat_template = e["template"].get<std::string>();
+    }
+  }
+  auto find_id = [&](const std::string& s) -> std::optional<TokenId> {
+    if (s.empty()) return std::nullopt;
+    auto it = t.token_to_id.find(s);
+    return it == t.token_to_id.end() ? std::nullopt : std::optional<TokenId>(it->second);
+  };
+  t.bos_id = find_id(t.bos_token);
+  t.eos_id = find_id(t.eos_token);
+  // transformers' LlamaTokenizerFast rebuilds the post-processor from
+  // add_bos_token / add_eos_token (defaults true / false).
+  std::string cls = c.value("tokenizer_class", "");
+  if (rebuild_post_processor && (cls == "LlamaTokenizerFast" || cls == "LlamaTokenizer")) {
+    bool add_bos = c.contains("add_bos_token") && c["add_bos_token"].is_boolean() ? c["add_bos_token"].get<bool>() : true;
+    bool add_eos = c.contains("add_eos_token") && c["add_eos_token"].is_boolean() ? c["add_eos_token"].get<bool>() : false;
+    t.post_prefix.clear();
+    t.post_suffix.clear();
+    if (add_bos) {
+      RKV_CHECK(t.bos_id, config_path, ": add_bos_token is set but bos_token '", t.bos_token, "' is not a token");
+      t.post_prefix.push_back(*t.bos_id);
+    }
+    if (add_eos) {
+      RKV_CHECK(t.eos_id, config_path, ": add_eos_token is set but eos_token '", t.eos_token, "' is not a token");
+      t.post_suffix.push_back(*t.eos_id);
+    }
+  }
+}
+
+}  // namespace
+
+void Tokenizer::Impl::finalize() {
+  for (const AddedToken& a : added)
+    if (static_cast<size_t>(a.id) >= vocab.size()) vocab.resize(static_cast<size_t>(a.id) + 1);
+  special.assign(vocab.size(), 0);
+  for (const AddedToken& a : added) {
+    vocab[static_cast<size_t>(a.id)] = a.content;
+    special[static_cast<size_t>(a.id)] = a.special ? 1 : 0;
+  }
+  token_to_id.clear();
+  token_to_id.reserve(vocab.size());
+  for (size_t id = 0; id < vocab.size(); ++id)
+    if (!vocab[id].empty()) token_to_id.emplace(vocab[id], static_cast<TokenId>(id));
+  for (const AddedToken& a : added) token_to_id[a.content] = a.id;
+  raw_matcher = {};
+  normalized_matcher = {};
+  for (const AddedToken& a : added) {
+    if (a.normalized && normalizer) {
+      std::string content = a.content;
+      normalizer->normalize(content);
+      normalized_matcher.add({content, a.id, a.lstrip, a.rstrip, a.single_word});
+    } else if (a.normalized) {
+      normalized_matcher.add({a.content, a.id, a.lstrip, a.rstrip, a.single_word});
+    } else {
+      raw_matcher.add({a.content, a.id, a.lstrip, a.rstrip, a.single_word});
+    }
+  }
+  for (size_t i = 0; i + 1 < post_prefix.size() + 1 && i < post_prefix.size(); ++i)
+    RKV_CHECK(static_cast<size_t>(post_prefix[i]) < vocab.size(), source, ": post-processor id ", post_prefix[i],
+              " is not in the vocabulary");
+  for (TokenId id : post_suffix)
+    RKV_CHECK(static_cast<size_t>(id) < vocab.size(), source, ": post-processor id ", id, " is not in the vocabulary");
+}
+
+void Tokenizer::Impl::encode_text(std::string_view text, bool at_start, std::vector<TokenId>& out) const {
+  std::string s(text);
+  if (normalizer) normalizer->normalize(s);
+  if (s.empty()) return;
+  thread_local std::vector<tok::AddedMatcher::Segment> segments;
+  std::vector<tok::AddedMatcher::Segment> local;
+  if (!normalized_matcher.empty()) {
+    normalized_matcher.split(s, local);
+  } else {
+    local.push_back({0, s.size(), -1});
+  }
+  std::vector<tok::Piece> pieces;
+  for (const auto& seg : local) {
+    if (seg.id >= 0) {
+      out.push_back(seg.id);
+      continue;
+    }
+    pieces.clear();
+    pieces.push_back({s.substr(seg.start, seg.end - seg.start), at_start && seg.start == 0});
+    if (pre_tokenizer) pre_tokenizer->split(pieces);
+    for (const tok::Piece& p : pieces) model->encode(p.text, out);
+  }
+}
+
+Tokenizer::Tokenizer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Tokenizer::Tokenizer(Tokenizer&&) noexcept = default;
+Tokenizer& Tokenizer::operator=(Tokenizer&&) noexcept = default;
+Tokenizer::~Tokenizer() = default;
+
+Tokenizer Tokenizer::from_json(std::string_view json_text, const std::string& source) {
+  return Tokenizer(parse_tokenizer_json(json_text, source));
+}
+
+Tokenizer Tokenizer::from_json_file(const std::string& path) { return from_json(read_file(path), path); }
+
+Tokenizer Tokenizer::load(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  RKV_CHECK(fs::exists(path, ec), path, ": no such file or folder");
+  if (fs::is_directory(path, ec)) {
+    fs::path dir(path);
+    RKV_CHECK(fs::exists(dir / "tokenizer.json", ec), path, ": folder has no tokenizer.json");
+    Tokenizer t = from_json_file((dir / "tokenizer.json").string());
+    if (fs::exists(dir / "tokenizer_config.json", ec))
+      apply_config(*t.impl_, (dir / "tokenizer_config.json").string(), /*rebuild_post_processor=*/true);
+    if (fs::exists(dir / "chat_template.jinja", ec)) t.impl_->chat_template = read_file((dir / "chat_template.jinja").string());
+    return t;
+  }
+  std::string ext = fs::path(path).extension().string();
+  if (ext == ".gguf") return from_gguf(path);
+  Tokenizer t = from_json_file(path);
+  fs::path config = fs::path(path).parent_path() / "tokenizer_config.json";
+  if (fs::exists(config, ec)) apply_config(*t.impl_, config.string(), /*rebuild_post_processor=*/false);
+  return t;
+}
+
+std::vector<TokenId> Tokenizer::encode(std::string_view text, bool add_special_tokens) const {
+  const Impl& t = *impl_;
+  RKV_CHECK(tok::utf8_valid(text), "tokenize: input text is not valid UTF-8");
+  std::vector<TokenId> ids;
+  ids.reserve(text.size() / 3 + 4);
+  if (add_special_tokens) ids.insert(ids.end(), t.post_prefix.begin(), t.post_prefix.end());
+  if (t.raw_matcher.empty()) {
+    t.encode_text(text, true, ids);
+  } else {
+    std::vector<tok::AddedMatcher::Segment> segments;
+    t.raw_matcher.split(text, segments);
+    for (const auto& seg : segments) {
+      if (seg.id >= 0)
+        ids.push_back(seg.id);
+      else
+        t.encode_text(text.substr(seg.start, seg.end - seg.start), seg.start == 0, ids);
+    }
+  }
+  if (add_special_tokens) ids.insert(ids.end(), t.post_suffix.begin(), t.post_suffix.end());
+  return ids;
+}
+
+std::string Tokenizer::decode(std::span<const TokenId> ids, bool skip_special_tokens) const {
+  const Impl& t = *impl_;
+  std::vector<std::string> tokens;
+  tokens.reserve(ids.size());
+  for (TokenId id : ids) {
+    if (!valid_id(id)) continue;
+    if (skip_special_tokens && t.special[static_cast<size_t>(id)]) continue;
+    tokens.push_back(t.vocab[static_cast<size_t>(id)]);
+  }
+  if (t.decoder) {
+    t.decoder->decode_chain(tokens);
+    std::string out;
+    for (const auto& s : tokens) out += s;
+    return out;
+  }
+  std::string out;
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    if (i) out += ' ';
+    out += tokens[i];
+  }
+  return out;
+}
+
+int64_t Tokenizer::vocab_size() const { return static_cast<int64_t>(impl_->vocab.size()); }
+bool Tokenizer::valid_id(TokenId id) const {
+  return id >= 0 && static_cast<size_t>(id) < impl_->vocab.size() && !impl_->vocab[static_cast<size_t>(id)].empty();
+}
+const std::string& Tokenizer::token(TokenId id) const {
+  RKV_CHECK(valid_id(id), impl_->source, ": token id ", id, " is not in the vocabulary (size ", vocab_size(), ")");
+  return impl_->vocab[static_cast<size_t>(id)];
+}
+std::optional<TokenId> Tokenizer::find(std::string_view token) const {
+  auto it = impl_->token_to_id.find(std::string(token));
+  if (it == impl_->token_to_id.end()) return std::nullopt;
+  return it->second;
+}
+bool Tokenizer::is_special(TokenId id) const { return valid_id(id) && impl_->special[static_cast<size_t>(id)]; }
+const std::vector<AddedToken>& Tokenizer::added_tokens() const { return impl_->added; }
+const std::string& Tokenizer::bos_token() const { return impl_->bos_token; }
+const std::string& Tokenizer::eos_token() const { return impl_->eos_token; }
+std::optional<TokenId> Tokenizer::bos_id() const { return impl_->bos_id; }
+std::optional<TokenId> Tokenizer::eos_id() const { return impl_->eos_id; }
+const std::string& Tokenizer::chat_template() const { return impl_->chat_template; }
+const std::string& Tokenizer::source() const { return impl_->source; }
+
+// ---------------------------------------------------------------- streaming
+
+StreamDecoder::StreamDecoder(const Tokenizer& tokenizer, bool skip_special_tokens)
+    : tokenizer_(&tokenizer), skip_special_(skip_special_tokens) {}
+
+namespace {
+bool ends_with_replacement(const std::string& s) {
+  return s.size() >= 3 && s.compare(s.size() - 3, 3, "\xEF\xBF\xBD") == 0;
+}
+}  // namespace
+
+std::string StreamDecoder::push(TokenId id) {
+  ids_.push_back(id);
+  std::string text = tokenizer_->decode(ids_, skip_special_);
+  if (text.size() <= prefix_.size() || ends_with_replacement(text)) return "";
+  std::string out;
+  if (text.compare(0, prefix_.size(), prefix_) == 0) {
+    out = text.substr(prefix_.size());
+  } else {  // the decoder rewrote earlier text: emit what differs (best effort)
+    size_t common = 0;
+    while (common < prefix_.size() && text[common] == prefix_[common]) ++common;
+    out = text.substr(std::min(common, text.size()));
+  }
+  // The ids just emitted become the context of the next window.
+  size_t context = ids_.size() > 4 ? ids_.size() - 4 : 0;
+  ids_.erase(ids_.begin(), ids_.begin() + static_cast<long>(context));
+  prefix_ = tokenizer_->decode(ids_, skip_special_);
+  return out;
+}
+
+std::string StreamDecoder::finish() {
+  std::string text = tokenizer_->decode(ids_, skip_special_);
+  std::string out = text.size() > prefix_.size() && text.compare(0, prefix_.size(), prefix_) == 0
+                        ? text.substr(prefix_.size())
+                        : "";
+  ids_.clear();
+  prefix_.clear();
+  return out;
+}
+
+}  // namespace rkv
