@@ -130,7 +130,8 @@ TEST(GoldenRkv, EveryCaseMatchesTheReference) {
 
 TEST(GoldenRkv, ScoreTermsMatchTheReference) {
   RKV_REQUIRE_ASSET("golden/rkv/manifest.json");
-  for (const auto& c : manifest()["cases"]) {
+  const json m = manifest();
+  for (const auto& c : m["cases"]) {
     if (c["method"] == "streamingllm" || c.value("passthrough", false)) continue;
     SCOPED_TRACE(c["name"].get<std::string>());
     GoldenRun r = run_case(c, 1);
@@ -153,7 +154,8 @@ TEST(GoldenRkv, ScoreTermsMatchTheReference) {
 
 TEST(GoldenRkv, ThreadCountDoesNotChangeTheResult) {
   RKV_REQUIRE_ASSET("golden/rkv/manifest.json");
-  for (const auto& c : manifest()["cases"]) {
+  const json m = manifest();
+  for (const auto& c : m["cases"]) {
     SCOPED_TRACE(c["name"].get<std::string>());
     GoldenRun one = run_case(c, 1), three = run_case(c, 3);
     EXPECT_EQ(one.keep, three.keep);
