@@ -1,5 +1,6 @@
 // Normalizers, pre-tokenizers and decoders of tokenizer.json, with the
 // semantics of Hugging Face tokenizers. Unknown types are rkv::Error.
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "rkv/core/error.h"
@@ -268,9 +269,42 @@ class SequencePreTokenizer : public PreTokenizer {
  public:
   std::vector<std::unique_ptr<PreTokenizer>> parts;
   void split(std::vector<Piece>& pieces) const override {
-    for (const auto& p : parts) p->split(pieces);
+    // Stages after a ByteLevel one see the GPT-2 alphabet, as in Hugging
+    // Face; the pieces go back to raw bytes at the end.
+    bool mapped = false;
+    for (size_t k = 0; k < parts.size(); ++k) {
+      parts[k]->split(pieces);
+      if (!mapped && parts[k]->byte_level() && k + 1 < parts.size()) {
+        const auto& table = byte_to_unicode();
+        for (Piece& p : pieces) {
+          std::string t;
+          for (char c : p.text) t += table[static_cast<unsigned char>(c)];
+          p.text = std::move(t);
+        }
+        mapped = true;
+      }
+    }
+    if (mapped) {
+      for (Piece& p : pieces) {
+        std::string raw;
+        for (size_t i = 0; i < p.text.size();) {
+          int len = std::max(utf8_valid_length(p.text, i), 1);
+          int b = unicode_to_byte(utf8_decode(p.text, i, len));
+          if (b >= 0)
+            raw += static_cast<char>(b);
+          else  // a character a later stage inserted: keep it as it is
+            raw.append(p.text, i, static_cast<size_t>(len));
+          i += static_cast<size_t>(len);
+        }
+        p.text = std::move(raw);
+      }
+    }
   }
-  bool byte_level() const override { return !parts.empty() && parts.back()->byte_level(); }
+  bool byte_level() const override {
+    for (const auto& p : parts)
+      if (p->byte_level()) return true;
+    return false;
+  }
 };
 
 // ---------------------------------------------------------------- decoders
@@ -567,10 +601,7 @@ std::unique_ptr<PreTokenizer> make_pre_tokenizer(const json& j, const std::strin
     const json& list = array_field(j, "pretokenizers", here);
     for (size_t i = 0; i < list.size(); ++i) {
       auto p = make_pre_tokenizer(list[i], here + "[" + std::to_string(i) + "]");
-      if (!p) continue;
-      RKV_CHECK(seq->parts.empty() || !seq->parts.back()->byte_level(), here,
-                ": a ByteLevel pre-tokenizer followed by another one is not supported");
-      seq->parts.push_back(std::move(p));
+      if (p) seq->parts.push_back(std::move(p));
     }
     return seq;
   }
