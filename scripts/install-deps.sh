@@ -9,6 +9,7 @@ packages=(
   libpcre2-dev                                 # tokenizer pre-tokenizer regexes (\p{L} etc.)
   libopenblas-dev                              # benchmark baseline only (never linked into rkv)
   clang libclang-rt-14-dev                     # libFuzzer for the parser fuzzers
+  chromium                                     # renders rkv visualize pages in a test
 )
 missing=()
 for p in "${packages[@]}"; do
