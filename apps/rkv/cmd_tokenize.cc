@@ -1,0 +1,96 @@
+// rkv tokenize: text -> token ids (or ids -> text with --decode) with the
+// model's own tokenizer: a folder with tokenizer.json, a tokenizer.json file,
+// or a .gguf vocabulary.
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "rkv/command.h"
+#include "rkv/flags.h"
+#include "rkv/tokenizer/tokenizer.h"
+
+namespace rkv::cli {
+namespace {
+
+std::string read_text_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  RKV_CHECK(in, "--file ", path, ": cannot open");
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void write_all(const std::string& s) {
+  RKV_CHECK(std::fwrite(s.data(), 1, s.size(), stdout) == s.size(), "cannot write to stdout");
+}
+
+int run_tokenize(const Args& args) {
+  Flags f("tokenize",
+          "-m MODEL (-p TEXT | -f FILE) [--add-special-tokens] [--chat] [--pieces] [--json]\n"
+          "       rkv tokenize -m MODEL --decode 1,2,3 [--skip-special-tokens]\n\n"
+          "MODEL is a folder with tokenizer.json, a tokenizer.json file, or a .gguf file.\n"
+          "Prints the ids space-separated on one line; --pieces adds one line per token\n"
+          "(id, a tab, the token string as JSON); --json prints {\"ids\": [...]} (and \"pieces\").\n"
+          "--decode prints the decoded text exactly, with no newline added.");
+  f.option("-m,--model", "tokenizer folder, tokenizer.json or .gguf")
+      .option("-p,--prompt", "text to tokenize")
+      .option("-f,--file", "read the text to tokenize from this file (bytes as they are)")
+      .toggle("--add-special-tokens", "apply the post-processor / BOS-EOS rules (Hugging Face add_special_tokens=True)")
+      .toggle("--chat", "treat the text as a user message and render the chat template with the generation prompt")
+      .toggle("--pieces", "also print each token's string")
+      .toggle("--json", "print one JSON line")
+      .option("--decode", "comma-separated ids to decode instead")
+      .toggle("--skip-special-tokens", "with --decode: leave special tokens out");
+  if (!f.parse(args)) return 0;
+  RKV_CHECK(f.positional().empty(), "unexpected argument '", f.positional().front(), "'");
+  RKV_CHECK(f.given("--model"), "missing -m MODEL");
+  const bool decode = f.given("--decode");
+  RKV_CHECK(decode || f.given("--prompt") || f.given("--file"), "give the text with -p TEXT or -f FILE (or --decode IDS)");
+  RKV_CHECK(!(f.given("--prompt") && f.given("--file")), "give either -p or -f, not both");
+  RKV_CHECK(!decode || (!f.given("--prompt") && !f.given("--file")), "--decode takes no -p / -f");
+  RKV_CHECK(!f.on("--skip-special-tokens") || decode, "--skip-special-tokens goes with --decode");
+
+  Tokenizer tok = Tokenizer::load(f.str("--model"));
+
+  if (decode) {
+    std::vector<TokenId> ids;
+    for (int64_t v : parse_int_list(f.str("--decode"), "--decode")) {
+      RKV_CHECK(v >= 0 && v < tok.vocab_size() && tok.valid_id(static_cast<TokenId>(v)), "--decode: id ", v,
+                " is not in the vocabulary of ", tok.source(), " (size ", tok.vocab_size(), ")");
+      ids.push_back(static_cast<TokenId>(v));
+    }
+    write_all(tok.decode(ids, f.on("--skip-special-tokens")));
+    return 0;
+  }
+
+  std::string text = f.given("--prompt") ? f.str("--prompt") : read_text_file(f.str("--file"));
+  if (f.on("--chat")) fail("--chat needs chat templates, which this build does not have yet");
+  std::vector<TokenId> ids = tok.encode(text, f.on("--add-special-tokens"));
+
+  if (f.on("--json")) {
+    nlohmann::ordered_json out;
+    out["ids"] = ids;
+    if (f.on("--pieces")) {
+      nlohmann::json pieces = nlohmann::json::array();
+      for (TokenId id : ids) pieces.push_back(tok.token(id));
+      out["pieces"] = pieces;
+    }
+    write_all(out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+    return 0;
+  }
+  std::string line;
+  for (size_t i = 0; i < ids.size(); ++i) line += (i ? " " : "") + std::to_string(ids[i]);
+  line += "\n";
+  if (f.on("--pieces"))
+    for (TokenId id : ids)
+      line += std::to_string(id) + "\t" +
+              nlohmann::json(tok.token(id)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  write_all(line);
+  return 0;
+}
+
+RKV_COMMAND("tokenize", "text -> token ids (or --decode ids -> text) with a model's tokenizer", run_tokenize);
+
+}  // namespace
+}  // namespace rkv::cli
