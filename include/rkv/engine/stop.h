@@ -1,0 +1,28 @@
+// engine/stop: when a sequence stops — an end-of-sequence id (from the
+// model's config and generation_config), a stop string appearing in the
+// generated text, or max_new_tokens.
+#pragma once
+
+#include <cstdint>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace rkv {
+
+enum class StopReason { None, Eos, StopString, Length };
+const char* stop_reason_name(StopReason r);  // "", "eos", "stop", "length"
+
+struct StopCriteria {
+  std::set<int32_t> eos_ids;
+  std::vector<std::string> stop_strings;
+  int64_t max_new_tokens = 256;
+  bool ignore_eos = false;  // benchmarks force a length
+
+  // Called after each generated token. text: all generated text so far.
+  // For StopString, *cut receives the text length up to the stop string
+  // (the stop string itself is not part of the output, as in the OpenAI API).
+  StopReason check(int32_t token, int64_t n_generated, const std::string& text, size_t* cut = nullptr) const;
+};
+
+}  // namespace rkv

@@ -1,0 +1,32 @@
+#include "rkv/engine/stop.h"
+
+namespace rkv {
+
+const char* stop_reason_name(StopReason r) {
+  switch (r) {
+    case StopReason::None: return "";
+    case StopReason::Eos: return "eos";
+    case StopReason::StopString: return "stop";
+    case StopReason::Length: return "length";
+  }
+  return "";
+}
+
+StopReason StopCriteria::check(int32_t token, int64_t n_generated, const std::string& text, size_t* cut) const {
+  if (!ignore_eos && eos_ids.count(token)) return StopReason::Eos;
+  for (const auto& s : stop_strings) {
+    if (s.empty()) continue;
+    // Only the tail can hold a new match: the last token added at most
+    // text.size() - previous size bytes, but a stop string may span tokens.
+    size_t from = text.size() > s.size() + 64 ? text.size() - s.size() - 64 : 0;
+    size_t at = text.find(s, from);
+    if (at != std::string::npos) {
+      if (cut) *cut = at;
+      return StopReason::StopString;
+    }
+  }
+  if (n_generated >= max_new_tokens) return StopReason::Length;
+  return StopReason::None;
+}
+
+}  // namespace rkv
