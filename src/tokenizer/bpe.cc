@@ -9,6 +9,7 @@
 
 #include "rkv/core/error.h"
 #include "tokenizer/pipeline.h"
+#include "tokenizer/string_table.h"
 #include "tokenizer/unicode.h"
 
 namespace rkv::tok {
@@ -16,43 +17,26 @@ namespace {
 
 struct StringHash {
   using is_transparent = void;
-  size_t operator()(std::string_view s) const noexcept {
-    // FNV-1a over 8-byte words, then a final mix: fast for short keys.
-    uint64_t h = 0xcbf29ce484222325ull ^ s.size();
-    size_t i = 0;
-    for (; i + 8 <= s.size(); i += 8) {
-      uint64_t w;
-      std::memcpy(&w, s.data() + i, 8);
-      h = (h ^ w) * 0x100000001b3ull;
-      h ^= h >> 29;
-    }
-    for (; i < s.size(); ++i) h = (h ^ static_cast<unsigned char>(s[i])) * 0x100000001b3ull;
-    h ^= h >> 32;
-    h *= 0xd6e8feb86659fd93ull;
-    h ^= h >> 32;
-    return static_cast<size_t>(h);
-  }
+  size_t operator()(std::string_view s) const noexcept { return static_cast<size_t>(hash_bytes(s)); }
 };
-using StringMap = std::unordered_map<std::string, TokenId, StringHash, std::equal_to<>>;
 
 // Open-addressing map (left id, right id) -> (rank, merged id).
 class PairMap {
  public:
   void reserve(size_t n) {
     size_t cap = 16;
-    while (cap < n * 2) cap <<= 1;
+    while (cap * 3 < n * 4) cap <<= 1;  // load factor <= 0.75
     slots_.assign(cap, Slot{});
     mask_ = cap - 1;
   }
-  // Keeps the first (lowest-rank) entry of a pair.
+  // A pair listed twice keeps its last rank (as Hugging Face's merge map does).
   void insert(TokenId a, TokenId b, int32_t rank, TokenId merged) {
     uint64_t key = make_key(a, b);
     for (size_t i = hash(key) & mask_;; i = (i + 1) & mask_) {
-      if (slots_[i].rank < 0) {
+      if (slots_[i].rank < 0 || slots_[i].key == key) {
         slots_[i] = {key, rank, merged};
         return;
       }
-      if (slots_[i].key == key) return;
     }
   }
   bool find(TokenId a, TokenId b, int32_t& rank, TokenId& merged) const {
@@ -113,47 +97,49 @@ std::string byte_token(int b) {
 
 class Bpe : public Model {
  public:
-  Bpe(BpeConfig config, const std::string& where) : cfg_(std::move(config)) {
-    RKV_CHECK(cfg_.continuing_subword_prefix.empty() && cfg_.end_of_word_suffix.empty(), where,
+  Bpe(const BpeConfig& config, const std::string& where) : opt_(options_of(config)) {
+    RKV_CHECK(config.continuing_subword_prefix.empty() && config.end_of_word_suffix.empty(), where,
               ": BPE continuing_subword_prefix / end_of_word_suffix are not supported");
-    const auto& vocab = cfg_.vocab;
-    StringMap original;  // token string -> id
-    original.reserve(vocab.size());
-    input_.reserve(vocab.size());
+    const auto& vocab = config.vocab;
+    size_t bytes = 0;
+    for (const std::string& t : vocab) bytes += t.size();
+    // input_: token in the form pieces arrive in (raw bytes for byte-level
+    // models; tokens outside the GPT-2 alphabet can never be produced).
+    input_.reserve(vocab.size(), bytes);
+    std::string raw;
     for (size_t id = 0; id < vocab.size(); ++id) {
       const std::string& t = vocab[id];
       if (t.empty()) continue;
-      original.emplace(t, static_cast<TokenId>(id));
-      if (cfg_.byte_level) {
-        std::string raw;
-        if (to_raw_bytes(t, raw)) input_.emplace(std::move(raw), static_cast<TokenId>(id));
-      } else {
-        input_.emplace(t, static_cast<TokenId>(id));
-      }
+      if (!opt_.byte_level)
+        input_.insert(t, static_cast<TokenId>(id));
+      else if (to_raw_bytes(t, raw))
+        input_.insert(raw, static_cast<TokenId>(id));
     }
     std::fill(std::begin(byte_id_), std::end(byte_id_), -1);
     for (int b = 0; b < 256; ++b) {
-      if (cfg_.byte_level) {
-        auto it = input_.find(std::string(1, static_cast<char>(b)));
-        if (it != input_.end()) byte_id_[b] = it->second;
-      } else if (cfg_.byte_fallback) {
-        auto it = original.find(byte_token(b));
-        if (it != original.end()) byte_id_[b] = it->second;
+      if (opt_.byte_level)
+        byte_id_[b] = input_.find(std::string(1, static_cast<char>(b)));
+      else if (opt_.byte_fallback)
+        byte_id_[b] = input_.find(byte_token(b));
+    }
+    merges_.reserve(config.merges.size());
+    std::string a_raw, b_raw, joined;
+    for (size_t r = 0; r < config.merges.size(); ++r) {
+      const auto& [a, b] = config.merges[r];
+      if (opt_.byte_level) {
+        if (!to_raw_bytes(a, a_raw) || !to_raw_bytes(b, b_raw)) continue;
+      } else {
+        a_raw = a;
+        b_raw = b;
       }
-    }
-    merges_.reserve(cfg_.merges.size());
-    std::string joined;
-    for (size_t r = 0; r < cfg_.merges.size(); ++r) {
-      const auto& [a, b] = cfg_.merges[r];
-      auto ia = original.find(a), ib = original.find(b);
-      joined.assign(a).append(b);
-      auto im = original.find(joined);
+      TokenId ia = input_.find(a_raw), ib = input_.find(b_raw);
+      if (ia < 0 || ib < 0) continue;
+      joined.assign(a_raw).append(b_raw);
+      TokenId im = input_.find(joined);
       // A merge whose parts or result are not tokens can never apply.
-      if (ia == original.end() || ib == original.end() || im == original.end()) continue;
-      merges_.insert(ia->second, ib->second, static_cast<int32_t>(r), im->second);
+      if (im < 0) continue;
+      merges_.insert(ia, ib, static_cast<int32_t>(r), im);
     }
-    cfg_.merges.clear();
-    cfg_.merges.shrink_to_fit();
   }
 
   void encode(std::string_view piece, std::vector<TokenId>& out) const override {
@@ -177,6 +163,13 @@ class Bpe : public Model {
   }
 
  private:
+  struct Options {
+    bool byte_level, byte_fallback, fuse_unk, ignore_merges;
+    std::optional<TokenId> unk;
+  };
+  static Options options_of(const BpeConfig& c) {
+    return {c.byte_level, c.byte_fallback, c.fuse_unk, c.ignore_merges, c.unk};
+  }
   static constexpr size_t kMaxCachedPiece = 64;
   static constexpr size_t kMaxCacheEntries = 1 << 18;
 
@@ -194,22 +187,22 @@ class Bpe : public Model {
   }
 
   void push_unk(std::vector<Symbol>& syms) const {
-    if (!cfg_.unk) return;  // no unk token: the character is dropped
-    if (cfg_.fuse_unk && !syms.empty() && syms.back().id == *cfg_.unk) return;
-    syms.push_back({*cfg_.unk, 0, 0, 0, 0});
+    if (!opt_.unk) return;  // no unk token: the character is dropped
+    if (opt_.fuse_unk && !syms.empty() && syms.back().id == *opt_.unk) return;
+    syms.push_back({*opt_.unk, 0, 0, 0, 0});
   }
 
   void encode_uncached(std::string_view piece, std::vector<TokenId>& out) const {
-    if (cfg_.ignore_merges) {
-      auto it = input_.find(piece);
-      if (it != input_.end()) {
-        out.push_back(it->second);
+    if (opt_.ignore_merges) {
+      TokenId id = input_.find(piece);
+      if (id >= 0) {
+        out.push_back(id);
         return;
       }
     }
     thread_local std::vector<Symbol> syms;
     syms.clear();
-    if (cfg_.byte_level) {
+    if (opt_.byte_level) {
       for (char c : piece) {
         TokenId id = byte_id_[static_cast<unsigned char>(c)];
         if (id >= 0)
@@ -221,10 +214,10 @@ class Bpe : public Model {
       for (size_t i = 0; i < piece.size();) {
         int len = utf8_valid_length(piece, i);
         if (len == 0) len = 1;  // not reached for valid text
-        auto it = input_.find(piece.substr(i, static_cast<size_t>(len)));
-        if (it != input_.end()) {
-          syms.push_back({it->second, 0, 0, 0, 0});
-        } else if (cfg_.byte_fallback) {
+        TokenId id = input_.find(piece.substr(i, static_cast<size_t>(len)));
+        if (id >= 0) {
+          syms.push_back({id, 0, 0, 0, 0});
+        } else if (opt_.byte_fallback) {
           bool all = true;
           for (int k = 0; k < len; ++k) all = all && byte_id_[static_cast<unsigned char>(piece[i + k])] >= 0;
           if (all) {
@@ -279,8 +272,8 @@ class Bpe : public Model {
     for (int i = 0; i >= 0; i = syms[static_cast<size_t>(i)].next) out.push_back(syms[static_cast<size_t>(i)].id);
   }
 
-  BpeConfig cfg_;
-  StringMap input_;  // input form (raw bytes when byte-level) -> id
+  Options opt_;
+  StringTable input_;  // input form (raw bytes when byte-level) -> id
   TokenId byte_id_[256];
   PairMap merges_;
   mutable std::mutex cache_mutex_;
@@ -292,14 +285,14 @@ class Spm : public Model {
   Spm(SpmConfig config, const std::string& where) : cfg_(std::move(config)) {
     RKV_CHECK(cfg_.scores.size() == cfg_.vocab.size() && cfg_.mergeable.size() == cfg_.vocab.size(), where,
               ": scores / token types do not match the vocabulary size");
-    vocab_.reserve(cfg_.vocab.size());
+    size_t bytes = 0;
+    for (const std::string& t : cfg_.vocab) bytes += t.size();
+    vocab_.reserve(cfg_.vocab.size(), bytes);
     for (size_t id = 0; id < cfg_.vocab.size(); ++id)
-      if (!cfg_.vocab[id].empty()) vocab_.emplace(cfg_.vocab[id], static_cast<TokenId>(id));
-    std::fill(std::begin(byte_id_), std::end(byte_id_), -1);
-    for (int b = 0; b < 256; ++b) {
-      auto it = vocab_.find(byte_token(b));
-      if (it != vocab_.end()) byte_id_[b] = it->second;
-    }
+      if (!cfg_.vocab[id].empty()) vocab_.insert(cfg_.vocab[id], static_cast<TokenId>(id));
+    for (int b = 0; b < 256; ++b) byte_id_[b] = vocab_.find(byte_token(b));
+    cfg_.vocab.clear();
+    cfg_.vocab.shrink_to_fit();
   }
 
   void encode(std::string_view piece, std::vector<TokenId>& out) const override {
@@ -321,9 +314,9 @@ class Spm : public Model {
       const Symbol& l = syms[static_cast<size_t>(pos)];
       if (l.next < 0) return;
       const Symbol& r = syms[static_cast<size_t>(l.next)];
-      auto it = vocab_.find(piece.substr(l.start, l.len + r.len));
-      if (it == vocab_.end() || !cfg_.mergeable[static_cast<size_t>(it->second)]) return;
-      heap.push_back({-static_cast<double>(cfg_.scores[static_cast<size_t>(it->second)]), pos, 0, 0, l.len, r.len});
+      TokenId id = vocab_.find(piece.substr(l.start, l.len + r.len));
+      if (id < 0 || !cfg_.mergeable[static_cast<size_t>(id)]) return;
+      heap.push_back({-static_cast<double>(cfg_.scores[static_cast<size_t>(id)]), pos, 0, 0, l.len, r.len});
       std::push_heap(heap.begin(), heap.end(), std::greater<>());
     };
     for (int i = 0; i + 1 < n; ++i) push_pair(i);
@@ -345,9 +338,9 @@ class Spm : public Model {
     for (int i = 0; i >= 0; i = syms[static_cast<size_t>(i)].next) {
       const Symbol& s = syms[static_cast<size_t>(i)];
       std::string_view text = piece.substr(s.start, s.len);
-      auto it = vocab_.find(text);
-      if (it != vocab_.end()) {
-        out.push_back(it->second);
+      TokenId id = vocab_.find(text);
+      if (id >= 0) {
+        out.push_back(id);
         continue;
       }
       bool all = true;
@@ -362,14 +355,14 @@ class Spm : public Model {
 
  private:
   SpmConfig cfg_;
-  StringMap vocab_;
+  StringTable vocab_;
   TokenId byte_id_[256];
 };
 
 }  // namespace
 
-std::unique_ptr<Model> make_bpe(BpeConfig config, const std::string& where) {
-  return std::make_unique<Bpe>(std::move(config), where);
+std::unique_ptr<Model> make_bpe(const BpeConfig& config, const std::string& where) {
+  return std::make_unique<Bpe>(config, where);
 }
 std::unique_ptr<Model> make_spm(SpmConfig config, const std::string& where) {
   return std::make_unique<Spm>(std::move(config), where);

@@ -76,7 +76,7 @@ struct BpeConfig {
   std::optional<TokenId> unk;
   std::string continuing_subword_prefix, end_of_word_suffix;
 };
-std::unique_ptr<Model> make_bpe(BpeConfig config, const std::string& where);
+std::unique_ptr<Model> make_bpe(const BpeConfig& config, const std::string& where);
 
 // SentencePiece-style BPE by scores (GGUF "llama"): merge the adjacent pair
 // whose concatenation has the highest score; unknown characters fall back to

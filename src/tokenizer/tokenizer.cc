@@ -5,7 +5,6 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "rkv/core/error.h"
 #include "tokenizer/regex.h"
@@ -131,13 +130,150 @@ void AddedMatcher::split(std::string_view text, std::vector<Segment>& out) const
 namespace {
 
 std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
   RKV_CHECK(in, path, ": cannot open");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  RKV_CHECK(!in.bad(), path, ": read error");
-  return ss.str();
+  std::streamoff size = in.tellg();
+  RKV_CHECK(size >= 0, path, ": cannot read");
+  std::string data(static_cast<size_t>(size), '\0');
+  in.seekg(0);
+  RKV_CHECK(in.read(data.data(), size), path, ": read error");
+  return data;
 }
+
+// SAX handler: builds the JSON document except model.vocab and model.merges,
+// which are large (150k+ entries) and go straight into flat vectors.
+class TokenizerJsonSax : public nlohmann::json_sax<json> {
+ public:
+  explicit TokenizerJsonSax(json& root) : dom_(root, true) {}
+
+  std::vector<std::pair<std::string, int64_t>> vocab;
+  std::vector<std::pair<std::string, std::string>> merges;
+  bool has_vocab = false, has_merges = false;
+  std::string error;
+
+  bool null() override { return scalar([&] { return dom_.null(); }); }
+  bool boolean(bool v) override { return scalar([&] { return dom_.boolean(v); }); }
+  bool number_integer(number_integer_t v) override {
+    if (mode_ == Mode::Vocab) return vocab_id(v);
+    return scalar([&] { return dom_.number_integer(v); });
+  }
+  bool number_unsigned(number_unsigned_t v) override {
+    if (mode_ == Mode::Vocab) return vocab_id(v > static_cast<uint64_t>(INT64_MAX) ? -1 : static_cast<int64_t>(v));
+    return scalar([&] { return dom_.number_unsigned(v); });
+  }
+  bool number_float(number_float_t v, const string_t& s) override {
+    return scalar([&] { return dom_.number_float(v, s); });
+  }
+  bool string(string_t& v) override {
+    if (mode_ == Mode::Merges) {
+      if (pair_depth_ == 0) {
+        size_t sp = v.find(' ');
+        if (sp == std::string::npos || v.find(' ', sp + 1) != std::string::npos)
+          return bad("merge '" + v + "' is not two tokens separated by one space");
+        merges.emplace_back(v.substr(0, sp), v.substr(sp + 1));
+        return true;
+      }
+      if (pair_.size() >= 2) return bad("a merge pair has more than two tokens");
+      pair_.push_back(std::move(v));
+      return true;
+    }
+    return scalar([&] { return dom_.string(v); });
+  }
+  bool binary(binary_t& v) override { return scalar([&] { return dom_.binary(v); }); }
+  bool start_object(std::size_t n) override {
+    if (mode_ != Mode::None) return bad(mode_ == Mode::Vocab ? "vocab values must be integer ids" : "bad merge entry");
+    if (pending_ == Mode::Vocab) {
+      mode_ = Mode::Vocab;
+      pending_ = Mode::None;
+      has_vocab = true;
+      return true;
+    }
+    pending_ = Mode::None;
+    path_.emplace_back();
+    return dom_.start_object(n);
+  }
+  bool key(string_t& k) override {
+    if (mode_ == Mode::Vocab) {
+      token_ = k;
+      return true;
+    }
+    if (!path_.empty()) path_.back() = k;
+    if (path_.size() == 2 && path_[0] == "model" && (k == "vocab" || k == "merges"))
+      pending_ = k == "vocab" ? Mode::Vocab : Mode::Merges;
+    return dom_.key(k);
+  }
+  bool end_object() override {
+    if (mode_ == Mode::Vocab) {
+      mode_ = Mode::None;
+      return dom_.null();
+    }
+    if (mode_ != Mode::None) return bad("bad merge entry");
+    path_.pop_back();
+    return dom_.end_object();
+  }
+  bool start_array(std::size_t n) override {
+    if (mode_ == Mode::Merges) {
+      if (pair_depth_ != 0) return bad("bad merge entry");
+      pair_depth_ = 1;
+      pair_.clear();
+      return true;
+    }
+    if (mode_ != Mode::None) return bad("vocab values must be integer ids");
+    if (pending_ == Mode::Merges) {
+      mode_ = Mode::Merges;
+      pending_ = Mode::None;
+      has_merges = true;
+      return true;
+    }
+    pending_ = Mode::None;
+    path_.emplace_back();
+    return dom_.start_array(n);
+  }
+  bool end_array() override {
+    if (mode_ == Mode::Merges) {
+      if (pair_depth_ == 1) {
+        if (pair_.size() != 2) return bad("a merge pair must have two tokens");
+        merges.emplace_back(std::move(pair_[0]), std::move(pair_[1]));
+        pair_depth_ = 0;
+        return true;
+      }
+      mode_ = Mode::None;
+      return dom_.null();
+    }
+    path_.pop_back();
+    return dom_.end_array();
+  }
+  bool parse_error(std::size_t pos, const std::string& last, const nlohmann::detail::exception& ex) override {
+    error = ex.what();
+    (void)pos;
+    (void)last;
+    return false;
+  }
+
+ private:
+  enum class Mode { None, Vocab, Merges };
+  template <class F>
+  bool scalar(F&& forward) {
+    if (mode_ == Mode::Vocab) return bad("vocab values must be integer ids");
+    if (mode_ == Mode::Merges) return bad("merges must be \"a b\" strings or [\"a\", \"b\"] pairs");
+    pending_ = Mode::None;
+    return forward();
+  }
+  bool vocab_id(int64_t v) {
+    vocab.emplace_back(std::move(token_), v);
+    return true;
+  }
+  bool bad(std::string message) {
+    if (error.empty()) error = std::move(message);
+    return false;
+  }
+  nlohmann::detail::json_sax_dom_parser<json> dom_;
+  std::vector<std::string> path_;  // key per open container ("" for arrays)
+  Mode mode_ = Mode::None, pending_ = Mode::None;
+  std::string token_;
+  int pair_depth_ = 0;
+  std::vector<std::string> pair_;
+};
 
 bool get_bool(const json& j, const char* key, bool fallback) {
   auto it = j.find(key);
@@ -209,11 +345,14 @@ void parse_post_processor(const json& j, Tokenizer::Impl& t, const std::string& 
 
 std::unique_ptr<Tokenizer::Impl> parse_tokenizer_json(std::string_view text, const std::string& source) {
   json j;
+  TokenizerJsonSax sax(j);
+  bool ok = false;
   try {
-    j = json::parse(text.begin(), text.end());
+    ok = json::sax_parse(text.begin(), text.end(), &sax);
   } catch (const json::exception& e) {
     fail(source, ": not valid JSON: ", e.what());
   }
+  RKV_CHECK(ok, source, ": not valid JSON: ", sax.error.empty() ? "parse error" : sax.error);
   RKV_CHECK(j.is_object(), source, ": expected a JSON object");
   auto t = std::make_unique<Tokenizer::Impl>();
   t->source = source;
@@ -222,32 +361,17 @@ std::unique_ptr<Tokenizer::Impl> parse_tokenizer_json(std::string_view text, con
     const json& m = j["model"];
     std::string type = m.contains("type") && m["type"].is_string() ? m["type"].get<std::string>() : "BPE";
     RKV_CHECK(type == "BPE", source, ": unsupported model type '", type, "' (supported: BPE)");
-    RKV_CHECK(m.contains("vocab") && m["vocab"].is_object(), source, ": model has no \"vocab\" object");
+    RKV_CHECK(sax.has_vocab, source, ": model has no \"vocab\" object");
 
     tok::BpeConfig cfg;
-    for (const auto& [token, idv] : m["vocab"].items()) {
-      TokenId id = parse_id(idv, source + ": vocab entry '" + token + "'");
-      if (static_cast<size_t>(id) >= cfg.vocab.size()) cfg.vocab.resize(static_cast<size_t>(id) + 1);
+    for (auto& [token, id] : sax.vocab) {
+      RKV_CHECK(id >= 0 && id < kMaxVocab, source, ": vocab entry '", token, "': token id ", id, " out of range");
       RKV_CHECK(!token.empty(), source, ": empty token in vocab");
-      cfg.vocab[static_cast<size_t>(id)] = token;
+      if (static_cast<size_t>(id) >= cfg.vocab.size()) cfg.vocab.resize(static_cast<size_t>(id) + 1);
+      cfg.vocab[static_cast<size_t>(id)] = std::move(token);
     }
-    if (m.contains("merges") && !m["merges"].is_null()) {
-      RKV_CHECK(m["merges"].is_array(), source, ": \"merges\" must be an array");
-      cfg.merges.reserve(m["merges"].size());
-      for (const json& merge : m["merges"]) {
-        if (merge.is_string()) {
-          const std::string& s = merge.get_ref<const std::string&>();
-          size_t sp = s.find(' ');
-          RKV_CHECK(sp != std::string::npos && s.find(' ', sp + 1) == std::string::npos, source, ": merge '", s,
-                    "' is not two tokens separated by one space");
-          cfg.merges.emplace_back(s.substr(0, sp), s.substr(sp + 1));
-        } else {
-          RKV_CHECK(merge.is_array() && merge.size() == 2 && merge[0].is_string() && merge[1].is_string(), source,
-                    ": merge ", merge.dump(), " is neither \"a b\" nor [\"a\", \"b\"]");
-          cfg.merges.emplace_back(merge[0].get<std::string>(), merge[1].get<std::string>());
-        }
-      }
-    }
+    sax.vocab.clear();
+    cfg.merges = std::move(sax.merges);
     RKV_CHECK(!m.contains("dropout") || m["dropout"].is_null() || m["dropout"] == 0.0 || m["dropout"] == 1.0,
               source, ": BPE dropout is not supported");
     cfg.byte_fallback = get_bool(m, "byte_fallback", false);
@@ -260,7 +384,6 @@ std::unique_ptr<Tokenizer::Impl> parse_tokenizer_json(std::string_view text, con
             m[key].get<std::string>();
       }
     }
-    t->vocab = cfg.vocab;
 
     if (j.contains("added_tokens") && !j["added_tokens"].is_null()) {
       RKV_CHECK(j["added_tokens"].is_array(), source, ": \"added_tokens\" must be an array");
@@ -293,7 +416,8 @@ std::unique_ptr<Tokenizer::Impl> parse_tokenizer_json(std::string_view text, con
     t->decoder = tok::make_decoder(j.value("decoder", json()), source + ": decoder");
     parse_post_processor(j.value("post_processor", json()), *t, source + ": post_processor");
     cfg.byte_level = t->pre_tokenizer && t->pre_tokenizer->byte_level();
-    t->model = tok::make_bpe(std::move(cfg), source + ": model");
+    t->model = tok::make_bpe(cfg, source + ": model");
+    t->vocab = std::move(cfg.vocab);
   } catch (const json::exception& e) {
     fail(source, ": unexpected JSON structure: ", e.what());
   }
@@ -332,8 +456,8 @@ void apply_config(Tokenizer::Impl& t, const std::string& config_path, bool rebui
   }
   auto find_id = [&](const std::string& s) -> std::optional<TokenId> {
     if (s.empty()) return std::nullopt;
-    auto it = t.token_to_id.find(s);
-    return it == t.token_to_id.end() ? std::nullopt : std::optional<TokenId>(it->second);
+    TokenId id = t.token_to_id.find(s);
+    return id < 0 ? std::nullopt : std::optional<TokenId>(id);
   };
   t.bos_id = find_id(t.bos_token);
   t.eos_id = find_id(t.eos_token);
@@ -366,11 +490,13 @@ void Tokenizer::Impl::finalize() {
     vocab[static_cast<size_t>(a.id)] = a.content;
     special[static_cast<size_t>(a.id)] = a.special ? 1 : 0;
   }
-  token_to_id.clear();
-  token_to_id.reserve(vocab.size());
+  token_to_id = {};
+  size_t bytes = 0;
+  for (const std::string& v : vocab) bytes += v.size();
+  token_to_id.reserve(vocab.size(), bytes);
   for (size_t id = 0; id < vocab.size(); ++id)
-    if (!vocab[id].empty()) token_to_id.emplace(vocab[id], static_cast<TokenId>(id));
-  for (const AddedToken& a : added) token_to_id[a.content] = a.id;
+    if (!vocab[id].empty()) token_to_id.insert(vocab[id], static_cast<TokenId>(id));
+  for (const AddedToken& a : added) token_to_id.assign(a.content, a.id);
   raw_matcher = {};
   normalized_matcher = {};
   for (const AddedToken& a : added) {
@@ -501,9 +627,9 @@ const std::string& Tokenizer::token(TokenId id) const {
   return impl_->vocab[static_cast<size_t>(id)];
 }
 std::optional<TokenId> Tokenizer::find(std::string_view token) const {
-  auto it = impl_->token_to_id.find(std::string(token));
-  if (it == impl_->token_to_id.end()) return std::nullopt;
-  return it->second;
+  TokenId id = impl_->token_to_id.find(token);
+  if (id < 0) return std::nullopt;
+  return id;
 }
 bool Tokenizer::is_special(TokenId id) const { return valid_id(id) && impl_->special[static_cast<size_t>(id)]; }
 const std::vector<AddedToken>& Tokenizer::added_tokens() const { return impl_->added; }

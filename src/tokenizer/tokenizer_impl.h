@@ -11,6 +11,7 @@
 
 #include "rkv/tokenizer/tokenizer.h"
 #include "tokenizer/pipeline.h"
+#include "tokenizer/string_table.h"
 
 namespace rkv {
 
@@ -49,7 +50,7 @@ struct Tokenizer::Impl {
   std::vector<std::string> vocab;  // id -> token string ("" = no token)
   std::vector<uint8_t> special;    // id -> 1 if a special added token
   std::vector<AddedToken> added;
-  std::unordered_map<std::string, TokenId> token_to_id;
+  tok::StringTable token_to_id;
 
   std::unique_ptr<tok::Normalizer> normalizer;
   std::unique_ptr<tok::PreTokenizer> pre_tokenizer;
