@@ -663,10 +663,24 @@ std::string StreamDecoder::push(TokenId id) {
     while (common < prefix_.size() && text[common] == prefix_[common]) ++common;
     out = text.substr(std::min(common, text.size()));
   }
-  // The ids just emitted become the context of the next window.
-  size_t context = ids_.size() > 4 ? ids_.size() - 4 : 0;
-  ids_.erase(ids_.begin(), ids_.begin() + static_cast<long>(context));
-  prefix_ = tokenizer_->decode(ids_, skip_special_);
+  // The last ids just emitted become the context of the next window (so a
+  // decoder's start-of-text rule, e.g. stripping a leading space, applies to
+  // the context only): the shortest tail that starts on a character boundary,
+  // i.e. whose decode does not begin with U+FFFD.
+  size_t keep = 1;
+  std::string context_text;
+  for (size_t k = 1; k <= std::min<size_t>(8, ids_.size()); ++k) {
+    std::vector<TokenId> tail(ids_.end() - static_cast<long>(k), ids_.end());
+    std::string d = tokenizer_->decode(tail, skip_special_);
+    if (k == 1) context_text = d;
+    if (d.compare(0, 3, "\xEF\xBF\xBD") != 0) {
+      keep = k;
+      context_text = std::move(d);
+      break;
+    }
+  }
+  ids_.erase(ids_.begin(), ids_.end() - static_cast<long>(keep));
+  prefix_ = std::move(context_text);
   return out;
 }
 
