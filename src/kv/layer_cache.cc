@@ -16,6 +16,12 @@ LayerCache::LayerCache(int n_kv_heads, int head_dim, DType storage, int64_t capa
 }
 
 size_t LayerCache::bytes() const { return keys_.size() + values_.size() + positions_.size(); }
+size_t LayerCache::kv_bytes() const { return keys_.size() + values_.size(); }
+
+void LayerCache::set_capacity(int64_t capacity) {
+  RKV_CHECK(capacity >= size_, "kv cache: capacity ", capacity, " below the ", size_, " slots in use");
+  grow_to_exact(capacity);
+}
 
 size_t LayerCache::head_stride_bytes() const {
   return static_cast<size_t>(capacity_) * static_cast<size_t>(head_dim_) * dtype_size(storage_);
@@ -25,6 +31,10 @@ void LayerCache::grow_to(int64_t needed) {
   if (needed <= capacity_ && capacity_ > 0) return;
   int64_t new_capacity = needed;
   if (grow_block_ > 0) new_capacity = (needed + grow_block_ - 1) / grow_block_ * grow_block_;
+  grow_to_exact(new_capacity);
+}
+
+void LayerCache::grow_to_exact(int64_t new_capacity) {
   size_t elem = dtype_size(storage_);
   size_t row = static_cast<size_t>(head_dim_) * elem;
   AlignedBuffer keys(static_cast<size_t>(n_kv_heads_) * static_cast<size_t>(new_capacity) * row);

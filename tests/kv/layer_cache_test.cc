@@ -101,3 +101,26 @@ TEST(LayerCache, GrowsInBlocksWhenAllowed) {
 
 }  // namespace
 }  // namespace rkv
+
+namespace rkv {
+namespace {
+
+TEST(LayerCache, SetCapacityShrinksKeepingContents) {
+  LayerCache cache(2, 4, DType::F16, 100);
+  auto k = token_major(10, 2, 4, 0);
+  std::vector<int32_t> pos(10);
+  std::iota(pos.begin(), pos.end(), 0);
+  cache.append(k.data(), k.data(), pos.data(), 10);
+  cache.set_capacity(12);
+  EXPECT_EQ(cache.capacity(), 12);
+  EXPECT_EQ(cache.kv_bytes(), static_cast<size_t>(2 * 2 * 12 * 4 * 2));
+  for (int h = 0; h < 2; ++h)
+    for (int t = 0; t < 10; ++t) {
+      EXPECT_EQ(cache.position_data(h)[t], t);
+      EXPECT_EQ(f16_to_f32(static_cast<const uint16_t*>(cache.key_data(h))[t * 4 + 1]), f16_to_f32(f32_to_f16(k[(t * 2 + h) * 4 + 1])));
+    }
+  EXPECT_THROW(cache.set_capacity(9), Error);
+}
+
+}  // namespace
+}  // namespace rkv

@@ -29,6 +29,7 @@ class LayerCache {
   int64_t size() const { return size_; }          // slots in use (same for every head)
   int64_t capacity() const { return capacity_; }
   size_t bytes() const;                           // K + V + positions allocated
+  size_t kv_bytes() const;                        // K + V allocated (what "KV memory" means)
 
   // Appends n tokens. keys/values: [n][n_kv_heads][head_dim] f32 (the layout
   // a QKV projection produces); positions: [n].
@@ -53,9 +54,13 @@ class LayerCache {
   void compact(const std::vector<std::vector<int32_t>>& keep);
 
   void clear() { size_ = 0; }
+  // Reallocates to exactly `capacity` slots (>= size()), keeping the contents:
+  // a sequence's cache shrinks to budget + buffer after compressing a long prompt.
+  void set_capacity(int64_t capacity);
 
  private:
   void grow_to(int64_t needed);
+  void grow_to_exact(int64_t new_capacity);
   void reserve_for_append(int64_t n);
   size_t head_stride_bytes() const;  // bytes between consecutive heads' blocks
 
