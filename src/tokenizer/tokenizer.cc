@@ -2,6 +2,7 @@
 // decode and the streaming decoder.
 #include "rkv/tokenizer/tokenizer.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -363,8 +364,14 @@ std::unique_ptr<Tokenizer::Impl> parse_tokenizer_json(std::string_view text, con
     RKV_CHECK(type == "BPE", source, ": unsupported model type '", type, "' (supported: BPE)");
     RKV_CHECK(sax.has_vocab, source, ": model has no \"vocab\" object");
 
+    // Ids are dense in real files; a far larger id is a corrupt file (and
+    // would make us allocate for nothing).
+    const size_t n_added = j.contains("added_tokens") && j["added_tokens"].is_array() ? j["added_tokens"].size() : 0;
+    const int64_t id_limit = std::min<int64_t>(kMaxVocab, static_cast<int64_t>(2 * (sax.vocab.size() + n_added) + 1024));
     tok::BpeConfig cfg;
     for (auto& [token, id] : sax.vocab) {
+      RKV_CHECK(id < id_limit, source, ": vocab entry '", token, "': token id ", id, " is far beyond the ",
+                sax.vocab.size(), " entries");
       RKV_CHECK(id >= 0 && id < kMaxVocab, source, ": vocab entry '", token, "': token id ", id, " out of range");
       RKV_CHECK(!token.empty(), source, ": empty token in vocab");
       if (static_cast<size_t>(id) >= cfg.vocab.size()) cfg.vocab.resize(static_cast<size_t>(id) + 1);
@@ -393,6 +400,8 @@ std::unique_ptr<Tokenizer::Impl> parse_tokenizer_json(std::string_view text, con
         AddedToken tok;
         tok.content = a["content"].get<std::string>();
         tok.id = parse_id(a["id"], source + ": added token '" + tok.content + "'");
+        RKV_CHECK(tok.id < id_limit, source, ": added token '", tok.content, "': id ", tok.id,
+                  " is far beyond the vocabulary");
         tok.special = get_bool(a, "special", false);
         tok.lstrip = get_bool(a, "lstrip", false);
         tok.rstrip = get_bool(a, "rstrip", false);
@@ -510,9 +519,8 @@ void Tokenizer::Impl::finalize() {
       raw_matcher.add({a.content, a.id, a.lstrip, a.rstrip, a.single_word});
     }
   }
-  for (size_t i = 0; i + 1 < post_prefix.size() + 1 && i < post_prefix.size(); ++i)
-    RKV_CHECK(static_cast<size_t>(post_prefix[i]) < vocab.size(), source, ": post-processor id ", post_prefix[i],
-              " is not in the vocabulary");
+  for (TokenId id : post_prefix)
+    RKV_CHECK(static_cast<size_t>(id) < vocab.size(), source, ": post-processor id ", id, " is not in the vocabulary");
   for (TokenId id : post_suffix)
     RKV_CHECK(static_cast<size_t>(id) < vocab.size(), source, ": post-processor id ", id, " is not in the vocabulary");
 }
