@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "rkv/core/cpu.h"
 #include "rkv/core/dtype.h"
 #include "rkv/core/thread_pool.h"
 
@@ -24,6 +25,10 @@ struct WeightMatrix {
 // y[t][r] = sum_c W[r][c] * x[t][c], for t < n_tokens.
 //   x: [n_tokens][cols] f32, y: [n_tokens][rows] f32
 void matmul(const WeightMatrix& w, const float* x, float* y, int64_t n_tokens, ThreadPool& pool);
+
+// The same with an explicit kernel family (tests compare the paths); an ISA
+// the CPU lacks falls back to the best one it has.
+void matmul_isa(Isa isa, const WeightMatrix& w, const float* x, float* y, int64_t n_tokens, ThreadPool& pool);
 
 // Plain, obviously correct version (dequantize row, double accumulate) for tests.
 void matmul_reference(const WeightMatrix& w, const float* x, float* y, int64_t n_tokens);

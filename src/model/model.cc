@@ -1,0 +1,337 @@
+#include "rkv/model/model.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "rkv/core/error.h"
+#include "rkv/formats/gguf.h"
+#include "rkv/formats/safetensors.h"
+#include "rkv/ops/attention.h"
+#include "rkv/ops/norm.h"
+#include "rkv/ops/rope.h"
+
+namespace rkv {
+
+namespace fs = std::filesystem;
+
+struct Model::Storage {
+  std::vector<std::unique_ptr<SafetensorsFile>> safetensors;
+  std::map<std::string, size_t> where;  // tensor -> index in safetensors
+  std::unique_ptr<GgufFile> gguf;
+};
+
+Model::~Model() = default;
+
+namespace {
+
+// Tensor-name table: role -> (Hugging Face name, GGUF name); {} = layer index.
+struct NameRow {
+  const char* role;
+  const char* hf;
+  const char* gguf;
+};
+constexpr NameRow kNames[] = {
+    {"embed", "model.embed_tokens.weight", "token_embd.weight"},
+    {"final_norm", "model.norm.weight", "output_norm.weight"},
+    {"output", "lm_head.weight", "output.weight"},
+    {"attn_norm", "model.layers.{}.input_layernorm.weight", "blk.{}.attn_norm.weight"},
+    {"ffn_norm", "model.layers.{}.post_attention_layernorm.weight", "blk.{}.ffn_norm.weight"},
+    {"wq", "model.layers.{}.self_attn.q_proj.weight", "blk.{}.attn_q.weight"},
+    {"wk", "model.layers.{}.self_attn.k_proj.weight", "blk.{}.attn_k.weight"},
+    {"wv", "model.layers.{}.self_attn.v_proj.weight", "blk.{}.attn_v.weight"},
+    {"wo", "model.layers.{}.self_attn.o_proj.weight", "blk.{}.attn_output.weight"},
+    {"bq", "model.layers.{}.self_attn.q_proj.bias", "blk.{}.attn_q.bias"},
+    {"bk", "model.layers.{}.self_attn.k_proj.bias", "blk.{}.attn_k.bias"},
+    {"bv", "model.layers.{}.self_attn.v_proj.bias", "blk.{}.attn_v.bias"},
+    {"q_norm", "model.layers.{}.self_attn.q_norm.weight", "blk.{}.attn_q_norm.weight"},
+    {"k_norm", "model.layers.{}.self_attn.k_norm.weight", "blk.{}.attn_k_norm.weight"},
+    {"w_gate", "model.layers.{}.mlp.gate_proj.weight", "blk.{}.ffn_gate.weight"},
+    {"w_up", "model.layers.{}.mlp.up_proj.weight", "blk.{}.ffn_up.weight"},
+    {"w_down", "model.layers.{}.mlp.down_proj.weight", "blk.{}.ffn_down.weight"},
+};
+
+std::string tensor_name(const char* role, int layer, bool gguf) {
+  for (const auto& r : kNames)
+    if (std::strcmp(r.role, role) == 0) {
+      std::string s = gguf ? r.gguf : r.hf;
+      auto p = s.find("{}");
+      if (p != std::string::npos) s.replace(p, 2, std::to_string(layer));
+      return s;
+    }
+  fail("internal: unknown tensor role ", role);
+}
+
+std::string shape_str(const std::vector<int64_t>& s) {
+  std::ostringstream o;
+  o << "[";
+  for (size_t i = 0; i < s.size(); ++i) o << (i ? ", " : "") << s[i];
+  o << "]";
+  return o.str();
+}
+
+}  // namespace
+
+std::unique_ptr<Model> Model::load(const std::string& path_in) {
+  std::unique_ptr<Model> m(new Model());
+  m->storage_ = std::make_unique<Storage>();
+  fs::path path(path_in);
+  RKV_CHECK(fs::exists(path), path_in, ": no such file or folder");
+  if (fs::is_regular_file(path) && path.filename() == "config.json") path = path.parent_path();
+  if (fs::is_regular_file(path)) {
+    // GGUF (by magic).
+    m->storage_->gguf = std::make_unique<GgufFile>(path.string());
+    const GgufFile& g = *m->storage_->gguf;
+    m->config_ = config_from_gguf(g);
+    m->source_ = path.string();
+    m->format_ = "gguf";
+    auto has = [&](const std::string& n) { return g.has_tensor(n); };
+    auto get = [&](const std::string& n) {
+      const auto& t = g.tensor(n);
+      return TensorRef{t.data, t.dtype, t.shape()};
+    };
+    m->load_weights(has, get, true);
+    if (g.has_tensor("rope_freqs.weight")) {
+      const auto& t = g.tensor("rope_freqs.weight");
+      RKV_CHECK(t.dtype == DType::F32 && t.numel() == m->config_.head_dim / 2, path_in,
+                ": rope_freqs.weight must be f32 [head_dim/2]");
+      m->rope_freq_factors_.resize(static_cast<size_t>(t.numel()));
+      std::memcpy(m->rope_freq_factors_.data(), t.data, t.nbytes);
+    }
+    return m;
+  }
+  RKV_CHECK(fs::is_directory(path), path_in, ": not a model folder or .gguf file");
+  const fs::path cfg = path / "config.json";
+  RKV_CHECK(fs::exists(cfg), path_in, ": no config.json in the folder (a Hugging Face model folder or a .gguf file is expected)");
+  std::string gen;
+  if (fs::exists(path / "generation_config.json")) gen = read_text_file((path / "generation_config.json").string());
+  m->config_ = parse_hf_config(read_text_file(cfg.string()), gen, cfg.string());
+  m->source_ = path.string();
+  m->format_ = "safetensors";
+  auto& st = *m->storage_;
+  if (fs::exists(path / "model.safetensors")) {
+    st.safetensors.push_back(std::make_unique<SafetensorsFile>((path / "model.safetensors").string()));
+  } else {
+    const fs::path index = path / "model.safetensors.index.json";
+    RKV_CHECK(fs::exists(index), path_in, ": neither model.safetensors nor model.safetensors.index.json in the folder");
+    auto j = nlohmann::json::parse(read_text_file(index.string()), nullptr, false);
+    RKV_CHECK(!j.is_discarded() && j.is_object() && j.contains("weight_map") && j["weight_map"].is_object(),
+              index.string(), ": no 'weight_map' object");
+    std::map<std::string, size_t> files;
+    for (auto it = j["weight_map"].begin(); it != j["weight_map"].end(); ++it) {
+      RKV_CHECK(it.value().is_string(), index.string(), ": weight_map entry '", it.key(), "' is not a file name");
+      std::string file = it.value().get<std::string>();
+      RKV_CHECK(file.find('/') == std::string::npos && file.find("..") == std::string::npos, index.string(),
+                ": shard name '", file, "' is not a plain file name");
+      if (!files.count(file)) {
+        files[file] = st.safetensors.size();
+        st.safetensors.push_back(std::make_unique<SafetensorsFile>((path / file).string()));
+      }
+    }
+  }
+  for (size_t i = 0; i < st.safetensors.size(); ++i)
+    for (const auto& n : st.safetensors[i]->names()) st.where.emplace(n, i);
+  auto has = [&](const std::string& n) { return st.where.count(n) > 0; };
+  auto get = [&](const std::string& n) {
+    auto it = st.where.find(n);
+    RKV_CHECK(it != st.where.end(), path_in, ": missing tensor '", n, "'");
+    TensorView v = st.safetensors[it->second]->get(n);
+    return TensorRef{v.data, v.dtype, v.shape};
+  };
+  m->load_weights(has, get, false);
+  return m;
+}
+
+void Model::load_weights(const std::function<bool(const std::string&)>& has,
+                         const std::function<TensorRef(const std::string&)>& get, bool gguf) {
+  const ModelConfig& c = config_;
+  const std::string& src = source_;
+  auto matrix = [&](const std::string& name, int64_t rows, int64_t cols) {
+    RKV_CHECK(has(name), src, ": missing tensor '", name, "'");
+    TensorRef t = get(name);
+    RKV_CHECK(t.shape == std::vector<int64_t>({rows, cols}), src, ": tensor '", name, "' has shape ", shape_str(t.shape),
+              ", expected ", shape_str({rows, cols}));
+    RKV_CHECK(t.type == DType::F32 || t.type == DType::F16 || t.type == DType::BF16 || is_quantized(t.type), src,
+              ": tensor '", name, "' has type ", dtype_name(t.type), " (weights must be f32, f16, bf16 or GGUF blocks)");
+    return WeightMatrix{t.data, t.type, rows, cols};
+  };
+  auto vec = [&](const std::string& name, int64_t n) {
+    RKV_CHECK(has(name), src, ": missing tensor '", name, "'");
+    TensorRef t = get(name);
+    int64_t numel = 1;
+    for (int64_t d : t.shape) numel *= d;
+    RKV_CHECK(numel == n && t.shape.size() == 1, src, ": tensor '", name, "' has shape ", shape_str(t.shape),
+              ", expected [", n, "]");
+    RKV_CHECK(!is_quantized(t.type) && is_float(t.type), src, ": tensor '", name, "' has type ", dtype_name(t.type),
+              ", expected a float type");
+    std::vector<float> out(static_cast<size_t>(n));
+    convert_to_f32(t.type, t.data, out.data(), static_cast<size_t>(n));
+    return out;
+  };
+  const int64_t H = c.hidden, hd = c.head_dim, q_dim = c.n_heads * hd, kv_dim = c.n_kv_heads * hd;
+  embed_ = matrix(tensor_name("embed", 0, gguf), c.vocab_size, H);
+  final_norm_ = vec(tensor_name("final_norm", 0, gguf), H);
+  std::string out_name = tensor_name("output", 0, gguf);
+  if (!c.tie_word_embeddings && !has(out_name)) fail(src, ": missing tensor '", out_name, "' (tie_word_embeddings is false)");
+  output_ = has(out_name) ? matrix(out_name, c.vocab_size, H) : embed_;
+  layers_.resize(static_cast<size_t>(c.n_layers));
+  for (int l = 0; l < c.n_layers; ++l) {
+    auto& L = layers_[static_cast<size_t>(l)];
+    auto n = [&](const char* role) { return tensor_name(role, l, gguf); };
+    L.attn_norm = vec(n("attn_norm"), H);
+    L.ffn_norm = vec(n("ffn_norm"), H);
+    L.wq = matrix(n("wq"), q_dim, H);
+    L.wk = matrix(n("wk"), kv_dim, H);
+    L.wv = matrix(n("wv"), kv_dim, H);
+    L.wo = matrix(n("wo"), H, q_dim);
+    L.w_gate = matrix(n("w_gate"), c.intermediate, H);
+    L.w_up = matrix(n("w_up"), c.intermediate, H);
+    L.w_down = matrix(n("w_down"), H, c.intermediate);
+    if (c.qkv_bias) {
+      L.bq = vec(n("bq"), q_dim);
+      L.bk = vec(n("bk"), kv_dim);
+      L.bv = vec(n("bv"), kv_dim);
+    }
+    if (c.qk_norm) {
+      L.q_norm = vec(n("q_norm"), hd);
+      L.k_norm = vec(n("k_norm"), hd);
+    }
+  }
+}
+
+int64_t Model::parameter_count() const {
+  auto count = [](const WeightMatrix& w) { return w.rows * w.cols; };
+  int64_t n = count(embed_) + static_cast<int64_t>(final_norm_.size());
+  if (output_.data != embed_.data) n += count(output_);
+  for (const auto& L : layers_) {
+    n += count(L.wq) + count(L.wk) + count(L.wv) + count(L.wo) + count(L.w_gate) + count(L.w_up) + count(L.w_down);
+    n += static_cast<int64_t>(L.attn_norm.size() + L.ffn_norm.size() + L.bq.size() + L.bk.size() + L.bv.size() +
+                              L.q_norm.size() + L.k_norm.size());
+  }
+  return n;
+}
+
+int64_t Model::weight_bytes() const {
+  auto bytes = [](const WeightMatrix& w) { return static_cast<int64_t>(dtype_row_bytes(w.type, w.cols)) * w.rows; };
+  int64_t n = bytes(embed_);
+  if (output_.data != embed_.data) n += bytes(output_);
+  for (const auto& L : layers_)
+    n += bytes(L.wq) + bytes(L.wk) + bytes(L.wv) + bytes(L.wo) + bytes(L.w_gate) + bytes(L.w_up) + bytes(L.w_down);
+  return n;
+}
+
+std::string Model::weight_types() const {
+  std::map<std::string, int> counts;
+  auto add = [&](const WeightMatrix& w) { counts[std::string(dtype_name(w.type))]++; };
+  add(embed_);
+  if (output_.data != embed_.data) add(output_);
+  for (const auto& L : layers_)
+    for (const auto* w : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down}) add(*w);
+  std::string s;
+  for (const auto& [k, v] : counts) s += (s.empty() ? "" : ", ") + k + " x " + std::to_string(v);
+  return s;
+}
+
+std::vector<LayerCache> Model::make_caches(int64_t capacity, DType storage, int64_t grow_block) const {
+  std::vector<LayerCache> caches;
+  caches.reserve(static_cast<size_t>(config_.n_layers));
+  for (int64_t l = 0; l < config_.n_layers; ++l)
+    caches.emplace_back(static_cast<int>(config_.n_kv_heads), static_cast<int>(config_.head_dim), storage, capacity, grow_block);
+  return caches;
+}
+
+void Model::forward(const int32_t* tokens, const int32_t* positions, int64_t n, std::vector<LayerCache>& caches,
+                    float* logits, bool all_logits, ThreadPool& pool, const ForwardHooks* hooks) const {
+  const ModelConfig& c = config_;
+  RKV_CHECK(n > 0, "forward: no tokens");
+  RKV_CHECK(static_cast<int64_t>(caches.size()) == c.n_layers, "forward: ", caches.size(), " caches for ", c.n_layers,
+            " layers");
+  const int64_t H = c.hidden, hd = c.head_dim, nh = c.n_heads, nkv = c.n_kv_heads, I = c.intermediate;
+  const int64_t q_dim = nh * hd, kv_dim = nkv * hd;
+  for (int64_t t = 0; t < n; ++t) {
+    RKV_CHECK(tokens[t] >= 0 && tokens[t] < c.vocab_size, "token id ", tokens[t], " is outside the vocabulary [0, ",
+              c.vocab_size, ")");
+    RKV_CHECK(positions[t] >= 0, "negative position ", positions[t]);
+  }
+  int64_t max_pos = 0;
+  for (int64_t t = 0; t < n; ++t) max_pos = std::max<int64_t>(max_pos, positions[t]);
+  std::vector<float> inv_freq = c.inv_freq(max_pos + 1);
+  if (!rope_freq_factors_.empty())
+    for (size_t i = 0; i < inv_freq.size(); ++i) inv_freq[i] /= rope_freq_factors_[i];
+  const float mscale = c.rope_mscale();
+
+  std::vector<float> x(static_cast<size_t>(n * H));     // [n][H] residual stream
+  std::vector<float> h(static_cast<size_t>(n * H));     // [n][H] normed
+  std::vector<float> q(static_cast<size_t>(n * q_dim));  // [n][nh][hd]
+  std::vector<float> k(static_cast<size_t>(n * kv_dim)); // [n][nkv][hd]
+  std::vector<float> v(static_cast<size_t>(n * kv_dim)); // [n][nkv][hd]
+  std::vector<float> att(static_cast<size_t>(n * q_dim));  // [n][nh][hd]
+  std::vector<float> gate(static_cast<size_t>(n * I)), up(static_cast<size_t>(n * I));  // [n][I]
+  std::vector<float> tmp(static_cast<size_t>(n * H));    // [n][H]
+
+  for (int64_t t = 0; t < n; ++t) dequantize_row(embed_, tokens[t], x.data() + t * H);
+  const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(hd)));
+  const int64_t group = nh / nkv;
+
+  for (int64_t l = 0; l < c.n_layers; ++l) {
+    const LayerWeights& L = layers_[static_cast<size_t>(l)];
+    LayerCache& cache = caches[static_cast<size_t>(l)];
+    if (hooks && hooks->on_hidden) hooks->on_hidden(static_cast<int>(l), x.data(), n);
+    rmsnorm(x.data(), L.attn_norm.data(), h.data(), n, H, static_cast<float>(c.rms_norm_eps));
+    matmul(L.wq, h.data(), q.data(), n, pool);
+    matmul(L.wk, h.data(), k.data(), n, pool);
+    matmul(L.wv, h.data(), v.data(), n, pool);
+    if (c.qkv_bias)
+      for (int64_t t = 0; t < n; ++t) {
+        for (int64_t i = 0; i < q_dim; ++i) q[t * q_dim + i] += L.bq[i];
+        for (int64_t i = 0; i < kv_dim; ++i) k[t * kv_dim + i] += L.bk[i];
+        for (int64_t i = 0; i < kv_dim; ++i) v[t * kv_dim + i] += L.bv[i];
+      }
+    if (c.qk_norm) {
+      rmsnorm(q.data(), L.q_norm.data(), q.data(), n * nh, hd, static_cast<float>(c.rms_norm_eps));
+      rmsnorm(k.data(), L.k_norm.data(), k.data(), n * nkv, hd, static_cast<float>(c.rms_norm_eps));
+    }
+    for (int64_t t = 0; t < n; ++t) {
+      rope_apply(q.data() + t * q_dim, static_cast<int>(nh), static_cast<int>(hd), static_cast<int>(hd), inv_freq.data(),
+                 positions[t], mscale, c.rope_style);
+      rope_apply(k.data() + t * kv_dim, static_cast<int>(nkv), static_cast<int>(hd), static_cast<int>(hd), inv_freq.data(),
+                 positions[t], mscale, c.rope_style);
+    }
+    if (hooks && hooks->on_queries) hooks->on_queries(static_cast<int>(l), q.data(), n, positions);
+    cache.append(k.data(), v.data(), positions, n);
+    const int64_t window = c.sliding_window[static_cast<size_t>(l)];
+    // Attention: one task per (token, kv head).
+    pool.parallel_for(n * nkv, [&](int64_t b, int64_t e) {
+      thread_local std::vector<float> scratch;
+      thread_local std::vector<float> qg;
+      for (int64_t i = b; i < e; ++i) {
+        const int64_t t = i / nkv, kh = i % nkv;
+        KvHeadView view{cache.key_data(static_cast<int>(kh)), cache.value_data(static_cast<int>(kh)),
+                        cache.position_data(static_cast<int>(kh)), cache.storage(), cache.size()};
+        attend(q.data() + t * q_dim + kh * group * hd, static_cast<int>(group), static_cast<int>(hd), view, positions[t],
+               window, scale, att.data() + t * q_dim + kh * group * hd, scratch);
+      }
+    });
+    matmul(L.wo, att.data(), tmp.data(), n, pool);
+    for (int64_t i = 0; i < n * H; ++i) x[i] += tmp[i];
+    rmsnorm(x.data(), L.ffn_norm.data(), h.data(), n, H, static_cast<float>(c.rms_norm_eps));
+    matmul(L.w_gate, h.data(), gate.data(), n, pool);
+    matmul(L.w_up, h.data(), up.data(), n, pool);
+    swiglu(gate.data(), up.data(), n * I);
+    matmul(L.w_down, gate.data(), tmp.data(), n, pool);
+    for (int64_t i = 0; i < n * H; ++i) x[i] += tmp[i];
+  }
+  rmsnorm(x.data(), final_norm_.data(), h.data(), n, H, static_cast<float>(c.rms_norm_eps));
+  if (hooks && hooks->on_hidden) hooks->on_hidden(static_cast<int>(c.n_layers), h.data(), n);
+  if (!logits) return;
+  if (all_logits)
+    matmul(output_, h.data(), logits, n, pool);
+  else
+    matmul(output_, h.data() + (n - 1) * H, logits, 1, pool);
+}
+
+}  // namespace rkv
