@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numeric>
 #include <unordered_map>
 
 #include "rkv/core/error.h"
@@ -9,79 +10,121 @@
 namespace rkv {
 
 void SamplingParams::validate() const {
-  RKV_CHECK(std::isfinite(temperature) && temperature >= 0, "temperature must be >= 0 (got ", temperature, ")");
-  RKV_CHECK(top_k >= 0, "top_k must be >= 0 (got ", top_k, ")");
-  RKV_CHECK(top_p > 0 && top_p <= 1, "top_p must be in (0, 1] (got ", top_p, ")");
-  RKV_CHECK(min_p >= 0 && min_p <= 1, "min_p must be in [0, 1] (got ", min_p, ")");
-  RKV_CHECK(std::isfinite(repetition_penalty) && repetition_penalty > 0, "repetition_penalty must be > 0 (got ",
-            repetition_penalty, ")");
-  RKV_CHECK(std::isfinite(presence_penalty) && std::isfinite(frequency_penalty), "penalties must be finite");
+  RKV_CHECK(std::isfinite(temperature) && temperature >= 0, "temperature must be >= 0, got ", temperature);
+  RKV_CHECK(top_k >= 0, "top-k must be >= 0, got ", top_k);
+  RKV_CHECK(top_p > 0 && top_p <= 1, "top-p must be in (0, 1], got ", top_p);
+  RKV_CHECK(min_p >= 0 && min_p <= 1, "min-p must be in [0, 1], got ", min_p);
+  RKV_CHECK(std::isfinite(repetition_penalty) && repetition_penalty > 0, "repetition penalty must be > 0, got ",
+            repetition_penalty);
+  RKV_CHECK(std::isfinite(presence_penalty), "presence penalty must be finite");
+  RKV_CHECK(std::isfinite(frequency_penalty), "frequency penalty must be finite");
 }
 
-int32_t argmax(std::span<const float> logits) {
-  RKV_CHECK(!logits.empty(), "argmax of empty logits");
-  int32_t best = 0;
-  for (size_t i = 1; i < logits.size(); ++i)
-    if (logits[i] > logits[best]) best = static_cast<int32_t>(i);
-  return best;
+namespace {
+uint64_t splitmix64(uint64_t& x) {
+  uint64_t z = (x += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
 }
+uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+}  // namespace
+
+Rng::Rng(uint64_t seed) {
+  for (auto& s : s_) s = splitmix64(seed);
+}
+uint64_t Rng::next() {
+  const uint64_t result = rotl(s_[1] * 5, 7) * 9;
+  const uint64_t t = s_[1] << 17;
+  s_[2] ^= s_[0];
+  s_[3] ^= s_[1];
+  s_[1] ^= s_[2];
+  s_[0] ^= s_[3];
+  s_[2] ^= t;
+  s_[3] = rotl(s_[3], 45);
+  return result;
+}
+double Rng::uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
 
 Sampler::Sampler(const SamplingParams& params) : params_(params), rng_(params.seed) { params_.validate(); }
 
-int32_t Sampler::sample(std::span<float> logits, std::span<const int32_t> history) {
-  const auto vocab = static_cast<int32_t>(logits.size());
-  if (params_.repetition_penalty != 1.0f || params_.presence_penalty != 0.0f || params_.frequency_penalty != 0.0f) {
-    std::unordered_map<int32_t, int> counts;
-    for (int32_t t : history)
-      if (t >= 0 && t < vocab) ++counts[t];
-    for (auto [t, n] : counts) {
-      float& l = logits[t];
-      if (params_.repetition_penalty != 1.0f) l = l > 0 ? l / params_.repetition_penalty : l * params_.repetition_penalty;
-      l -= params_.presence_penalty + params_.frequency_penalty * static_cast<float>(n);
-    }
+void Sampler::penalized(const float* logits, int64_t vocab, std::span<const int32_t> history, std::vector<float>& out) const {
+  out.assign(logits, logits + vocab);
+  const auto& p = params_;
+  if (p.repetition_penalty == 1.0 && p.presence_penalty == 0.0 && p.frequency_penalty == 0.0) return;
+  std::unordered_map<int32_t, int64_t> counts;
+  for (int32_t id : history)
+    if (id >= 0 && id < vocab) counts[id]++;
+  for (const auto& [id, n] : counts) {
+    float& l = out[static_cast<size_t>(id)];
+    if (p.repetition_penalty != 1.0)
+      l = l > 0 ? static_cast<float>(l / p.repetition_penalty) : static_cast<float>(l * p.repetition_penalty);
+    l -= static_cast<float>(p.presence_penalty + p.frequency_penalty * static_cast<double>(n));
   }
-  if (params_.greedy()) return argmax(logits);
+}
 
-  candidates_.clear();
-  for (int32_t i = 0; i < vocab; ++i) candidates_.emplace_back(logits[i] / params_.temperature, i);
-  auto by_logit = [](const auto& a, const auto& b) { return a.first > b.first || (a.first == b.first && a.second < b.second); };
-  size_t keep = candidates_.size();
-  if (params_.top_k > 0 && static_cast<size_t>(params_.top_k) < keep) {
-    keep = static_cast<size_t>(params_.top_k);
-    std::partial_sort(candidates_.begin(), candidates_.begin() + static_cast<std::ptrdiff_t>(keep), candidates_.end(), by_logit);
-    candidates_.resize(keep);
-  } else {
-    std::sort(candidates_.begin(), candidates_.end(), by_logit);
+void Sampler::distribution(const float* logits, int64_t vocab, std::span<const int32_t> history,
+                           std::vector<double>& probs) const {
+  RKV_CHECK(vocab > 0, "sampling: empty vocabulary");
+  std::vector<float> l;
+  penalized(logits, vocab, history, l);
+  probs.assign(static_cast<size_t>(vocab), 0.0);
+  const auto& p = params_;
+  if (p.temperature == 0.0) {
+    probs[static_cast<size_t>(std::max_element(l.begin(), l.end()) - l.begin())] = 1.0;
+    return;
   }
-  // softmax over the survivors (in double: the tail of a 150K vocabulary matters for top-p)
-  std::vector<double> probs(candidates_.size());
-  double total = 0;
-  for (size_t i = 0; i < candidates_.size(); ++i) total += probs[i] = std::exp(static_cast<double>(candidates_[i].first - candidates_[0].first));
-  for (auto& p : probs) p /= total;
-  size_t n = probs.size();
-  if (params_.top_p < 1.0f) {  // smallest prefix whose mass reaches top_p (at least one token)
-    double mass = 0;
-    size_t i = 0;
-    for (; i < n; ++i) {
-      mass += probs[i];
-      if (mass >= params_.top_p) break;
+  // Candidates sorted by logit, descending (ties: lower id first).
+  std::vector<int32_t> idx(static_cast<size_t>(vocab));
+  std::iota(idx.begin(), idx.end(), 0);
+  std::stable_sort(idx.begin(), idx.end(), [&](int32_t a, int32_t b) { return l[static_cast<size_t>(a)] > l[static_cast<size_t>(b)]; });
+  size_t keep = idx.size();
+  if (p.top_k > 0) keep = std::min(keep, static_cast<size_t>(p.top_k));
+  const double mx = l[static_cast<size_t>(idx[0])] / p.temperature;
+  std::vector<double> e(keep);
+  double sum = 0;
+  for (size_t i = 0; i < keep; ++i) {
+    e[i] = std::exp(l[static_cast<size_t>(idx[i])] / p.temperature - mx);
+    sum += e[i];
+  }
+  for (auto& v : e) v /= sum;
+  if (p.top_p < 1.0) {
+    double cum = 0;
+    size_t n = 0;
+    while (n < keep) {
+      cum += e[n++];
+      if (cum >= p.top_p) break;
     }
-    n = std::min(n, i + 1);
+    keep = std::max<size_t>(n, 1);
   }
-  if (params_.min_p > 0.0f) {
-    const double floor = params_.min_p * probs[0];
-    size_t i = 1;
-    while (i < n && probs[i] >= floor) ++i;
-    n = i;
+  if (p.min_p > 0) {
+    const double cut = p.min_p * e[0];
+    size_t n = 1;
+    while (n < keep && e[n] >= cut) ++n;
+    keep = n;
   }
-  double mass = 0;
-  for (size_t i = 0; i < n; ++i) mass += probs[i];
-  double u = std::uniform_real_distribution<double>(0.0, mass)(rng_);
-  for (size_t i = 0; i < n; ++i) {
-    u -= probs[i];
-    if (u < 0) return candidates_[i].second;
+  double s = 0;
+  for (size_t i = 0; i < keep; ++i) s += e[i];
+  for (size_t i = 0; i < keep; ++i) probs[static_cast<size_t>(idx[i])] = e[i] / s;
+}
+
+int32_t Sampler::sample(const float* logits, int64_t vocab, std::span<const int32_t> history) {
+  if (params_.temperature == 0.0) {
+    std::vector<float> l;
+    penalized(logits, vocab, history, l);
+    return static_cast<int32_t>(std::max_element(l.begin(), l.end()) - l.begin());
   }
-  return candidates_[n - 1].second;
+  std::vector<double> probs;
+  distribution(logits, vocab, history, probs);
+  double u = rng_.uniform();
+  int32_t last = 0;
+  for (int64_t i = 0; i < vocab; ++i) {
+    if (probs[static_cast<size_t>(i)] <= 0) continue;
+    last = static_cast<int32_t>(i);
+    u -= probs[static_cast<size_t>(i)];
+    if (u < 0) return last;
+  }
+  return last;
 }
 
 }  // namespace rkv
