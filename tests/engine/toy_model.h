@@ -26,8 +26,8 @@ class ToyModel : public CausalLM {
     fill(embed_, static_cast<size_t>(vocab) * kHidden, 1.0f);
     layers_.resize(static_cast<size_t>(n_layers));
     for (auto& l : layers_) {
-      fill(l.wq, static_cast<size_t>(dims_.n_q_heads) * dims_.head_dim * kHidden, 0.6f);
-      fill(l.wk, static_cast<size_t>(dims_.n_kv_heads) * dims_.head_dim * kHidden, 0.6f);
+      fill(l.wq, static_cast<size_t>(dims_.n_q_heads) * dims_.head_dim * kHidden, 0.25f);  // logits of a few units: attention spread, as in trained models
+      fill(l.wk, static_cast<size_t>(dims_.n_kv_heads) * dims_.head_dim * kHidden, 0.25f);
       fill(l.wv, static_cast<size_t>(dims_.n_kv_heads) * dims_.head_dim * kHidden, 0.6f);
       fill(l.wo, static_cast<size_t>(kHidden) * dims_.n_q_heads * dims_.head_dim, 0.3f);
     }
