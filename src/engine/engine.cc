@@ -167,7 +167,7 @@ void Engine::after_forward(Sequence& s, int64_t n_fed, bool prefill, const Engin
   if (compressing) compress(s);
   ++s.steps;
 
-  const int32_t token = s.sampler->sample(s.logits, s.history);
+  const int32_t token = s.sampler->sample(s.logits.data(), static_cast<int64_t>(s.logits.size()), s.history);
   s.history.push_back(token);
   s.result.ids.push_back(token);
   std::string piece;

@@ -2,6 +2,7 @@
 // scores with the plain double-precision reference scorer and decides each
 // step by the written rules — must produce the same greedy tokens as the
 // engine, for every method, over 200+ generated tokens.
+#include <algorithm>
 #include <cstdio>
 
 #include "common/reference_compression.h"
@@ -12,6 +13,10 @@
 
 namespace rkv {
 namespace {
+
+int32_t argmax(const std::vector<float>& logits) {  // ties: lower id
+  return static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+}
 
 struct LoopResult {
   std::vector<int32_t> ids;
