@@ -1,6 +1,9 @@
 #include "rkv/formats/gguf.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <functional>
 #include <limits>
@@ -537,20 +540,36 @@ void GgufWriter::set_alignment(uint32_t alignment) {
 
 void GgufWriter::add_tensor(const std::string& name, DType type, const std::vector<int64_t>& ne, const void* data,
                             size_t bytes) {
+  const uint8_t* p = static_cast<const uint8_t*>(data);
+  add_tensor(name, type, ne, std::vector<uint8_t>(p, p + bytes));
+}
+
+void GgufWriter::add_tensor(const std::string& name, DType type, const std::vector<int64_t>& ne,
+                            std::vector<uint8_t>&& bytes) {
   RKV_CHECK(!ne.empty() && ne.size() <= static_cast<size_t>(kMaxDims), "GGUF tensor '", name, "': ", ne.size(),
             " dimensions");
   int64_t rows = 1;
   for (size_t i = 1; i < ne.size(); ++i) rows *= ne[i];
   size_t expect = dtype_row_bytes(type, ne[0]) * static_cast<size_t>(rows);
-  RKV_CHECK(bytes == expect, "GGUF tensor '", name, "': ", bytes, " bytes given, shape needs ", expect);
+  RKV_CHECK(bytes.size() == expect, "GGUF tensor '", name, "': ", bytes.size(), " bytes given, shape needs ", expect);
   for (const auto& t : tensors_) RKV_CHECK(t.name != name, "GGUF tensor '", name, "' added twice");
-  Entry e{name, ggml_type_from_dtype(type), ne, {}};
-  const uint8_t* p = static_cast<const uint8_t*>(data);
-  e.bytes.assign(p, p + bytes);
-  tensors_.push_back(std::move(e));
+  tensors_.push_back(Entry{name, ggml_type_from_dtype(type), ne, std::move(bytes)});
 }
 
 std::vector<uint8_t> GgufWriter::serialize() const {
+  std::vector<uint8_t> out = header();
+  if (tensors_.empty()) return out;
+  const size_t data_start = out.size();
+  uint64_t offset = 0;
+  for (const auto& t : tensors_) {
+    out.resize(data_start + offset, 0);
+    out.insert(out.end(), t.bytes.begin(), t.bytes.end());
+    offset = (offset + t.bytes.size() + alignment_ - 1) / alignment_ * alignment_;
+  }
+  return out;
+}
+
+std::vector<uint8_t> GgufWriter::header() const {
   std::vector<uint8_t> out;
   put_uint(out, kMagic, 4);
   put_uint(out, 3, 4);
@@ -594,29 +613,40 @@ std::vector<uint8_t> GgufWriter::serialize() const {
     put(v, true);
   }
   uint64_t offset = 0;
-  std::vector<uint64_t> offsets;
   for (const auto& t : tensors_) {
     put_string(out, t.name);
     put_uint(out, t.ne.size(), 4);
     for (int64_t d : t.ne) put_uint(out, static_cast<uint64_t>(d), 8);
     put_uint(out, t.ggml_type, 4);
     put_uint(out, offset, 8);
-    offsets.push_back(offset);
     offset = (offset + t.bytes.size() + alignment_ - 1) / alignment_ * alignment_;
   }
   if (tensors_.empty()) return out;
   out.resize((out.size() + alignment_ - 1) / alignment_ * alignment_, 0);
-  size_t data_start = out.size();
-  for (size_t i = 0; i < tensors_.size(); ++i) {
-    out.resize(data_start + offsets[i], 0);
-    out.insert(out.end(), tensors_[i].bytes.begin(), tensors_[i].bytes.end());
-  }
   return out;
 }
 
 void GgufWriter::write(const std::string& path) const {
-  std::vector<uint8_t> bytes = serialize();
-  write_file_atomically(path, bytes.data(), bytes.size());
+  const std::string tmp = path + ".tmp" + std::to_string(::getpid());
+  std::FILE* fp = std::fopen(tmp.c_str(), "wb");
+  RKV_CHECK(fp, path, ": cannot open for writing");
+  bool ok = true;
+  auto put = [&](const void* p, size_t n) { ok = ok && (n == 0 || std::fwrite(p, 1, n, fp) == n); };
+  std::vector<uint8_t> head = header();
+  put(head.data(), head.size());
+  uint64_t offset = 0;
+  const std::vector<uint8_t> zeros(alignment_, 0);
+  for (const auto& t : tensors_) {
+    put(t.bytes.data(), t.bytes.size());
+    uint64_t next = (offset + t.bytes.size() + alignment_ - 1) / alignment_ * alignment_;
+    put(zeros.data(), static_cast<size_t>(next - offset - t.bytes.size()));
+    offset = next;
+  }
+  ok = (std::fclose(fp) == 0) && ok;
+  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    fail(path, ": writing the GGUF file failed");
+  }
 }
 
 }  // namespace rkv

@@ -302,3 +302,24 @@ TEST(GgufCorpus, WriteSeeds) {
 
 }  // namespace
 }  // namespace rkv
+
+namespace rkv {
+namespace {
+
+TEST(Gguf, StreamedWriteEqualsSerialize) {
+  GgufWriter w;
+  w.set_string("general.architecture", "llama");
+  std::vector<float> a(40, 0.25f);
+  w.add_tensor("a", DType::F32, {40}, a.data(), 160);
+  w.add_tensor("b", DType::F32, {8, 2}, std::vector<uint8_t>(64, 3));
+  test::TempDir dir;
+  w.write(dir.path("m.gguf"));
+  std::ifstream in(dir.path("m.gguf"), std::ios::binary);
+  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(bytes, w.serialize());
+  GgufFile f(dir.path("m.gguf"));
+  EXPECT_EQ(f.tensor("b").data[63], 3);
+}
+
+}  // namespace
+}  // namespace rkv

@@ -160,8 +160,11 @@ class GgufWriter {
 
   // ne in ggml order (ne[0] = row length); bytes must be the exact tensor size.
   void add_tensor(const std::string& name, DType type, const std::vector<int64_t>& ne, const void* data, size_t bytes);
+  // The same, taking ownership of the bytes (no copy; for large files).
+  void add_tensor(const std::string& name, DType type, const std::vector<int64_t>& ne, std::vector<uint8_t>&& bytes);
 
   std::vector<uint8_t> serialize() const;
+  // Streams the file to a temporary beside `path`, then renames it.
   void write(const std::string& path) const;
 
  private:
@@ -171,6 +174,7 @@ class GgufWriter {
     std::vector<int64_t> ne;
     std::vector<uint8_t> bytes;
   };
+  std::vector<uint8_t> header() const;  // everything before the data section, padded
   std::vector<GgufValue> values_;
   std::vector<Entry> tensors_;
   uint32_t alignment_ = 32;
