@@ -95,6 +95,63 @@ std::string byte_token(int b) {
   return s;
 }
 
+// Results of recent pieces (most words repeat). Thread-safe; stops growing
+// when full.
+class WordCache {
+ public:
+  bool lookup(std::string_view piece, std::vector<TokenId>& out) const {
+    if (piece.size() > kMaxPiece) return false;
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = map_.find(piece);
+    if (it == map_.end()) return false;
+    out.insert(out.end(), it->second.begin(), it->second.end());
+    return true;
+  }
+  void store(std::string_view piece, const TokenId* ids, size_t n) const {
+    if (piece.size() > kMaxPiece) return;
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (map_.size() < kMaxEntries) map_.emplace(std::string(piece), std::vector<TokenId>(ids, ids + n));
+  }
+
+ private:
+  static constexpr size_t kMaxPiece = 64;
+  static constexpr size_t kMaxEntries = 1 << 18;
+  mutable std::mutex mutex_;
+  mutable std::unordered_map<std::string, std::vector<TokenId>, StringHash, std::equal_to<>> map_;
+};
+
+constexpr std::string_view kMetaspace = "\xE2\x96\x81";
+
+// SentencePiece-style vocabularies mark word starts with "▁". When no token
+// has a "▁" right after another character (only runs of "▁" do), no token can
+// span the point before a "▁" that follows another character: the text splits
+// there into words that encode independently, with exactly the same result.
+bool metaspace_boundaries_are_safe(const std::vector<std::string>& vocab) {
+  bool has_metaspace = false;
+  for (const std::string& t : vocab) {
+    for (size_t p = t.find(kMetaspace); p != std::string::npos; p = t.find(kMetaspace, p + 1)) {
+      has_metaspace = true;
+      if (p > 0 && (p < kMetaspace.size() || t.compare(p - kMetaspace.size(), kMetaspace.size(), kMetaspace) != 0))
+        return false;
+    }
+  }
+  return has_metaspace;
+}
+
+template <class F>
+void for_each_metaspace_word(std::string_view s, F&& f) {
+  const size_t m = kMetaspace.size();
+  size_t start = 0;
+  for (size_t p = s.find(kMetaspace, 1); p != std::string_view::npos; p = s.find(kMetaspace, p + 1)) {
+    if (p >= m && s.compare(p - m, m, kMetaspace) == 0) continue;  // inside a run of "▁"
+    if (p > start) {
+      f(s.substr(start, p - start));
+      start = p;
+    }
+  }
+  f(s.substr(start));
+}
+
 class Bpe : public Model {
  public:
   Bpe(const BpeConfig& config, const std::string& where) : opt_(options_of(config)) {
@@ -140,26 +197,19 @@ class Bpe : public Model {
       if (im < 0) continue;
       merges_.insert(ia, ib, static_cast<int32_t>(r), im);
     }
+    // ignore_merges looks at whole pieces. fuse_unk cannot join unknowns
+    // across words: each word after the first starts with the token "▁".
+    split_words_ = !opt_.byte_level && !opt_.ignore_merges && input_.find(kMetaspace) >= 0 &&
+                   metaspace_boundaries_are_safe(vocab);
   }
 
   void encode(std::string_view piece, std::vector<TokenId>& out) const override {
     if (piece.empty()) return;
-    const bool cacheable = piece.size() <= kMaxCachedPiece;
-    if (cacheable) {
-      std::lock_guard<std::mutex> lock(cache_mutex_);
-      auto it = cache_.find(piece);
-      if (it != cache_.end()) {
-        out.insert(out.end(), it->second.begin(), it->second.end());
-        return;
-      }
+    if (split_words_ && piece.size() > 16) {
+      for_each_metaspace_word(piece, [&](std::string_view word) { encode_cached(word, out); });
+      return;
     }
-    size_t mark = out.size();
-    encode_uncached(piece, out);
-    if (cacheable) {
-      std::lock_guard<std::mutex> lock(cache_mutex_);
-      if (cache_.size() < kMaxCacheEntries)
-        cache_.emplace(std::string(piece), std::vector<TokenId>(out.begin() + static_cast<long>(mark), out.end()));
-    }
+    encode_cached(piece, out);
   }
 
  private:
@@ -170,8 +220,13 @@ class Bpe : public Model {
   static Options options_of(const BpeConfig& c) {
     return {c.byte_level, c.byte_fallback, c.fuse_unk, c.ignore_merges, c.unk};
   }
-  static constexpr size_t kMaxCachedPiece = 64;
-  static constexpr size_t kMaxCacheEntries = 1 << 18;
+
+  void encode_cached(std::string_view piece, std::vector<TokenId>& out) const {
+    if (cache_.lookup(piece, out)) return;
+    size_t mark = out.size();
+    encode_uncached(piece, out);
+    cache_.store(piece, out.data() + mark, out.size() - mark);
+  }
 
   static bool to_raw_bytes(const std::string& t, std::string& raw) {
     raw.clear();
@@ -273,11 +328,11 @@ class Bpe : public Model {
   }
 
   Options opt_;
+  bool split_words_ = false;
   StringTable input_;  // input form (raw bytes when byte-level) -> id
   TokenId byte_id_[256];
   PairMap merges_;
-  mutable std::mutex cache_mutex_;
-  mutable std::unordered_map<std::string, std::vector<TokenId>, StringHash, std::equal_to<>> cache_;
+  WordCache cache_;
 };
 
 class Spm : public Model {
@@ -291,11 +346,28 @@ class Spm : public Model {
     for (size_t id = 0; id < cfg_.vocab.size(); ++id)
       if (!cfg_.vocab[id].empty()) vocab_.insert(cfg_.vocab[id], static_cast<TokenId>(id));
     for (int b = 0; b < 256; ++b) byte_id_[b] = vocab_.find(byte_token(b));
+    split_words_ = metaspace_boundaries_are_safe(cfg_.vocab);
     cfg_.vocab.clear();
     cfg_.vocab.shrink_to_fit();
   }
 
   void encode(std::string_view piece, std::vector<TokenId>& out) const override {
+    if (split_words_ && piece.size() > 16) {
+      for_each_metaspace_word(piece, [&](std::string_view word) { encode_cached(word, out); });
+      return;
+    }
+    encode_cached(piece, out);
+  }
+
+ private:
+  void encode_cached(std::string_view piece, std::vector<TokenId>& out) const {
+    if (cache_.lookup(piece, out)) return;
+    size_t mark = out.size();
+    encode_uncached(piece, out);
+    cache_.store(piece, out.data() + mark, out.size() - mark);
+  }
+
+  void encode_uncached(std::string_view piece, std::vector<TokenId>& out) const {
     std::vector<Symbol> syms;
     for (size_t i = 0; i < piece.size();) {
       int len = utf8_valid_length(piece, i);
@@ -353,9 +425,10 @@ class Spm : public Model {
     }
   }
 
- private:
   SpmConfig cfg_;
+  bool split_words_ = false;
   StringTable vocab_;
+  WordCache cache_;
   TokenId byte_id_[256];
 };
 
