@@ -15,10 +15,6 @@
 namespace rkv::tok {
 namespace {
 
-struct StringHash {
-  using is_transparent = void;
-  size_t operator()(std::string_view s) const noexcept { return static_cast<size_t>(hash_bytes(s)); }
-};
 
 // Open-addressing map (left id, right id) -> (rank, merged id).
 class PairMap {
@@ -102,22 +98,31 @@ class WordCache {
   bool lookup(std::string_view piece, std::vector<TokenId>& out) const {
     if (piece.size() > kMaxPiece) return false;
     std::lock_guard<std::mutex> lock(mutex_);
-    auto it = map_.find(piece);
-    if (it == map_.end()) return false;
-    out.insert(out.end(), it->second.begin(), it->second.end());
+    int32_t slot = index_.find(piece);
+    if (slot < 0) return false;
+    const Span& sp = spans_[static_cast<size_t>(slot)];
+    out.insert(out.end(), ids_.begin() + sp.offset, ids_.begin() + sp.offset + sp.count);
     return true;
   }
   void store(std::string_view piece, const TokenId* ids, size_t n) const {
     if (piece.size() > kMaxPiece) return;
     std::lock_guard<std::mutex> lock(mutex_);
-    if (map_.size() < kMaxEntries) map_.emplace(std::string(piece), std::vector<TokenId>(ids, ids + n));
+    if (spans_.size() >= kMaxEntries) return;
+    if (!index_.insert(piece, static_cast<int32_t>(spans_.size()))) return;
+    spans_.push_back({static_cast<uint32_t>(ids_.size()), static_cast<uint32_t>(n)});
+    ids_.insert(ids_.end(), ids, ids + n);
   }
 
  private:
+  struct Span {
+    uint32_t offset, count;
+  };
   static constexpr size_t kMaxPiece = 64;
   static constexpr size_t kMaxEntries = 1 << 18;
   mutable std::mutex mutex_;
-  mutable std::unordered_map<std::string, std::vector<TokenId>, StringHash, std::equal_to<>> map_;
+  mutable StringTable index_;  // piece -> span index
+  mutable std::vector<Span> spans_;
+  mutable std::vector<TokenId> ids_;
 };
 
 constexpr std::string_view kMetaspace = "\xE2\x96\x81";

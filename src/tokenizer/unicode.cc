@@ -284,8 +284,8 @@ std::string nfd(std::string_view s) {
   return out;
 }
 
-std::string nfc(std::string_view s) {
-  if (nfc_quick_yes(s)) return std::string(s);
+namespace {
+std::string nfc_region(std::string_view s) {
   std::vector<uint32_t> cps = decompose_string(s);
   // Canonical composition (UAX #15): a character combines with the last
   // starter unless blocked by a character of equal or higher class between.
@@ -313,6 +313,45 @@ std::string nfc(std::string_view s) {
   std::string out;
   out.reserve(s.size());
   for (uint32_t cp : cps) utf8_append(out, cp);
+  return out;
+}
+}  // namespace
+
+// NFC(AB) = NFC(A) NFC(B) when B starts with a stable character (combining
+// class 0, no decomposition, never the second half of a composition): only
+// the regions around unstable characters are normalized.
+std::string nfc(std::string_view s) {
+  const QuickCheck& q = quick_check();
+  std::string out;
+  out.reserve(s.size());
+  size_t copied = 0;       // s[0, copied) is in out
+  size_t last_stable = 0;  // start of the last stable character seen
+  for (size_t i = 0; i < s.size();) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    int len = c < 0x80 ? 1 : utf8_valid_length(s, i);
+    if (len == 0) len = 1;  // invalid byte: left as it is
+    bool unstable = c >= 0xC3 && q.is_unstable(utf8_decode(s, i, len));
+    if (!unstable) {
+      last_stable = i;
+      i += static_cast<size_t>(len);
+      continue;
+    }
+    // Region: from the last stable character to the next stable one.
+    size_t start = std::max(last_stable, copied), end = i + static_cast<size_t>(len);
+    while (end < s.size()) {
+      unsigned char e = static_cast<unsigned char>(s[end]);
+      int l = e < 0x80 ? 1 : utf8_valid_length(s, end);
+      if (l == 0) break;
+      if (e < 0xC3 || !q.is_unstable(utf8_decode(s, end, l))) break;
+      end += static_cast<size_t>(l);
+    }
+    out.append(s.substr(copied, start - copied));
+    out += nfc_region(s.substr(start, end - start));
+    copied = end;
+    last_stable = end;
+    i = end;
+  }
+  out.append(s.substr(copied));
   return out;
 }
 

@@ -4,6 +4,7 @@
 // ignore_merges, split behaviours, Metaspace, post-processors, decoders,
 // Unicode normalization and lossy UTF-8, and the errors for bad input.
 #include <nlohmann/json.hpp>
+#include <random>
 #include <set>
 
 #include "common/testing.h"
@@ -196,6 +197,24 @@ TEST(Unicode, NfcAndNfd) {
   EXPECT_EQ(tok::nfc("a\xCC\x81\xCC\xA3"), "\xE1\xBA\xA1\xCC\x81");
   EXPECT_EQ(tok::nfc("plain ascii"), "plain ascii");
   EXPECT_TRUE(tok::nfc_quick_yes("\xE4\xBD\xA0\xE5\xA5\xBD"));
+}
+
+TEST(Unicode, NormalizationPropertiesOnRandomMarks) {
+  // Canonical equivalence: NFC(NFD(s)) == NFC(s), NFD(NFC(s)) == NFD(s), NFC
+  // is idempotent, on text dense in combining marks, Hangul jamo and letters
+  // with precomposed forms.
+  std::mt19937 rng(11);
+  const std::vector<uint32_t> pool = {'a', 'e', 'o', 'A', ' ', 0x300, 0x301, 0x308, 0x323, 0x327, 0x345, 0x3B1, 0x1100,
+                                      0x1161, 0x11A8, 0xAC00, 0x9C7, 0x9BE, 0xE9, 0x1E09, 0x212B, 0x958, 0x4E00, 0x5D0,
+                                      0x5B4, 0x5BC, 0x1D15E, 0x1D165, 0x0F71, 0x0F72, 0x0F80};
+  for (int iter = 0; iter < 2000; ++iter) {
+    std::string s;
+    for (int k = 0, n = 1 + static_cast<int>(rng() % 12); k < n; ++k) tok::utf8_append(s, pool[rng() % pool.size()]);
+    std::string c = tok::nfc(s);
+    EXPECT_EQ(tok::nfc(tok::nfd(s)), c);
+    EXPECT_EQ(tok::nfd(c), tok::nfd(s));
+    EXPECT_EQ(tok::nfc(c), c);
+  }
 }
 
 TEST(Unicode, LossyUtf8AndCompletePrefix) {
