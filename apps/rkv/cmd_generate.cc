@@ -1,28 +1,26 @@
 // rkv generate: prompt in (text through the model's tokenizer, or --ids),
-// tokens out, streamed as they come; a one-line summary at the end (prompt
-// tokens and prefill tok/s, generated tokens and decode tok/s, peak KV bytes)
-// or, with --json, one JSON object instead of the streamed text.
-#include <chrono>
+// tokens out, streamed as they come, with the KV cache compressed by the
+// chosen method (R-KV by default is off: --kv fullkv unless asked). A
+// one-line summary ends the run (prompt tokens and prefill tok/s, generated
+// tokens and decode tok/s, peak KV bytes); --json prints one JSON object
+// instead. --prompts FILE.jsonl decodes many prompts together (continuous
+// batching) and prints one JSON line per prompt.
 #include <cstdio>
+#include <iostream>
 #include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
-#include <optional>
-#include <sstream>
 
 #include "rkv/command.h"
 #include "rkv/core/buffer.h"
+#include "rkv/engine/engine.h"
+#include "rkv/engine/model_lm.h"
 #include "rkv/flags.h"
 #include "rkv/model/model.h"
-#include "rkv/sampling/sampler.h"
 #include "rkv/tokenizer/tokenizer.h"
 
 namespace rkv::cli {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
 std::unique_ptr<Tokenizer> try_tokenizer(const std::string& model_path, std::string& why) {
   try {
@@ -33,12 +31,12 @@ std::unique_ptr<Tokenizer> try_tokenizer(const std::string& model_path, std::str
   }
 }
 
-int run_generate(const Args& args) {
-  Flags f("generate", "-m MODEL (-p TEXT | -f FILE | --ids 1,2,3) [-n MAX_NEW] [--temp T --top-p P --top-k K --min-p M --seed S] [--json]");
+void declare_flags(Flags& f) {
   f.option("-m,--model", "Hugging Face model folder or .gguf file")
       .option("-p,--prompt", "prompt text")
       .option("-f,--file", "read the prompt text from this file")
       .option("--ids", "prompt as comma-separated token ids (no tokenizer needed)")
+      .option("--prompts", "JSONL file, one {\"prompt\": ...} or {\"ids\": [...]} per line, decoded together")
       .toggle("--chat", "format the prompt with the model's chat template")
       .option("--system", "system message for --chat")
       .option("-n,--max-new", "maximum number of new tokens", "256")
@@ -53,44 +51,124 @@ int run_generate(const Args& args) {
       .option("--stop", "stop when the generated text contains this string")
       .toggle("--ignore-eos", "do not stop on end-of-sequence tokens")
       .option("--threads", "worker threads (default: all cores)", "0")
-      .option("--batch", "prefill batch size in tokens", "512")
+      .option("--batch", "prefill chunk in tokens", "512")
       .option("--kv-type", "KV cache storage: f32 | f16 | bf16", "f32")
+      // KV compression (RKV-SPEC.md; docs/rkv-method.md)
+      .option("--kv", "KV method: rkv | snapkv | h2o | streamingllm | fullkv", "fullkv")
+      .option("--budget", "tokens kept per layer and KV head", "1024")
+      .option("--window", "observation window (recent tokens always kept)", "8")
+      .option("--kernel", "max-pool kernel size (odd)", "7")
+      .option("--lambda", "mix_lambda: importance vs redundancy", "0.07")
+      .option("--retain-ratio", "retain_ratio for *_percent directions", "0.2")
+      .option("--retain-direction", "last | first | last_percent | first_percent", "last")
+      .option("--first-tokens", "attention sinks never evicted (default 4 for rkv/streamingllm, else 0)")
+      .option("--keep-order", "topk (reference order) | position", "topk")
+      .option("--divide-method", "step_length | newline: when to compress", "step_length")
+      .option("--divide-length", "tokens between compressions (the buffer)", "128")
+      .option("--compress", "all | think: stop compressing after </think> with think", "all")
+      .option("--kv-config", "JSON file with the reference's compression dictionary (overrides the flags above)")
+      .option("--max-batch", "sequences decoded together with --prompts", "8")
+      .option("--kv-memory", "KV bytes all running sequences may reach (0 = unlimited)", "0")
+      .option("--trace-kept", "write the kept positions of every compression to this JSONL file")
+      .toggle("--trace-scores", "add the scores to --trace-kept")
+      .toggle("--kv-stats", "print each layer's cache length after every compression (stderr)")
       .toggle("--json", "print one JSON object at the end instead of streaming text");
+}
+
+KvPolicy policy_from_flags(const Flags& f) {
+  if (f.given("--kv-config")) return load_kv_policy(f.str("--kv-config"));
+  KvPolicy p;
+  p.method = default_config(parse_method(f.str("--kv")));
+  CompressionConfig& c = p.method;
+  c.budget = f.integer("--budget");
+  c.window_size = f.integer("--window");
+  c.kernel_size = static_cast<int>(f.integer("--kernel"));
+  c.mix_lambda = f.number("--lambda");
+  c.retain_ratio = f.number("--retain-ratio");
+  c.retain_direction = parse_retain_direction(f.str("--retain-direction"));
+  if (f.given("--first-tokens")) c.first_tokens = f.integer("--first-tokens");
+  c.keep_order = parse_keep_order(f.str("--keep-order"));
+  p.divide_method = parse_divide_method(f.str("--divide-method"));
+  p.divide_length = f.integer("--divide-length");
+  p.content = parse_compression_content(f.str("--compress"));
+  p.validate();
+  return p;
+}
+
+std::vector<int32_t> encode_prompt(const std::string& text, const Tokenizer* tok, const std::string& model_path,
+                                   const std::string& tok_error) {
+  RKV_CHECK(tok, "a text prompt needs the model's tokenizer, and none could be loaded from ", model_path, " (", tok_error,
+            "); give the prompt as --ids 1,2,3 instead");
+  std::vector<int32_t> ids;
+  for (TokenId id : tok->encode(text, true)) ids.push_back(id);
+  return ids;
+}
+
+std::vector<int32_t> checked_ids(const std::vector<int64_t>& ids, int64_t vocab, const std::string& what) {
+  std::vector<int32_t> out;
+  for (int64_t id : ids) {
+    RKV_CHECK(id >= 0 && id < vocab, what, ": token id ", id, " is outside the vocabulary [0, ", vocab, ")");
+    out.push_back(static_cast<int32_t>(id));
+  }
+  return out;
+}
+
+nlohmann::ordered_json result_json(const GenerationResult& r, bool has_text) {
+  nlohmann::ordered_json out;
+  out["prompt_ids"] = r.prompt_ids;
+  out["ids"] = r.ids;
+  if (has_text) out["text"] = r.text;
+  else out["text"] = nullptr;
+  out["stop"] = stop_reason_name(r.stop);
+  out["prompt_tokens"] = r.prompt_ids.size();
+  out["generated_tokens"] = r.ids.size();
+  out["prefill_tps"] = r.prefill_seconds > 0 ? static_cast<double>(r.prompt_ids.size()) / r.prefill_seconds : 0.0;
+  // the first generated token comes from the prefill's logits
+  out["decode_tps"] = r.decode_seconds > 0 ? static_cast<double>(r.ids.size() > 0 ? r.ids.size() - 1 : 0) / r.decode_seconds : 0.0;
+  out["kv_peak_bytes"] = r.kv_peak_bytes;
+  out["compressions"] = r.compressions;
+  return out;
+}
+
+int run_generate(const Args& args) {
+  Flags f("generate", "-m MODEL (-p TEXT | -f FILE | --ids 1,2,3 | --prompts FILE.jsonl) [-n MAX_NEW] [--kv rkv --budget N ...] [--json]");
+  declare_flags(f);
   if (!f.parse(args)) return 0;
   RKV_CHECK(f.given("--model"), "missing -m MODEL");
   RKV_CHECK(f.positional().empty(), "unexpected argument '", f.positional().front(), "'");
-  const int given_inputs = int(f.given("--prompt")) + int(f.given("--file")) + int(f.given("--ids"));
-  RKV_CHECK(given_inputs == 1, "give exactly one of -p TEXT, -f FILE, --ids 1,2,3");
+  const int given_inputs = int(f.given("--prompt")) + int(f.given("--file")) + int(f.given("--ids")) + int(f.given("--prompts"));
+  RKV_CHECK(given_inputs == 1, "give exactly one of -p TEXT, -f FILE, --ids 1,2,3, --prompts FILE.jsonl");
   const int64_t max_new = f.integer("--max-new");
-  RKV_CHECK(max_new >= 0, "--max-new must be >= 0");
-  const int64_t batch = f.integer("--batch");
-  RKV_CHECK(batch > 0, "--batch must be > 0");
+  RKV_CHECK(max_new >= 1, "--max-new must be >= 1");
   const DType kv_type = parse_float_dtype(f.str("--kv-type"));
-  RKV_CHECK(kv_type != DType::F64, "--kv-type must be f32, f16 or bf16");
+  RKV_CHECK(!f.on("--chat"), "--chat: chat templates are not wired into generate yet; give the formatted prompt with -p");
+  // Everything about compression is checked before the model loads.
+  EngineOptions options;
+  options.policy = policy_from_flags(f);
+  options.kv_type = kv_type;
+  options.max_batch = static_cast<int>(f.integer("--max-batch"));
+  options.kv_memory = f.integer("--kv-memory");
+  RKV_CHECK(options.max_batch >= 1, "--max-batch must be >= 1");
+  RKV_CHECK(options.kv_memory >= 0, "--kv-memory must be >= 0");
 
   const std::string model_path = f.str("--model");
   auto model = Model::load(model_path);
   const ModelConfig& cfg = model->config();
   std::string tok_error;
   std::unique_ptr<Tokenizer> tok = try_tokenizer(model_path, tok_error);
-
-  std::vector<int32_t> prompt;
-  if (f.given("--ids")) {
-    RKV_CHECK(!f.on("--chat"), "--chat needs a text prompt (-p or -f), not --ids");
-    for (int64_t id : parse_int_list(f.str("--ids"), "--ids")) {
-      RKV_CHECK(id >= 0 && id < cfg.vocab_size, "--ids: token id ", id, " is outside the vocabulary [0, ", cfg.vocab_size, ")");
-      prompt.push_back(static_cast<int32_t>(id));
+  options.tokenizer = tok.get();
+  if (tok) {
+    for (const char* nl : {"\n", ".\n", ")\n", "\n\n", ".\n\n", ")\n\n"}) {
+      auto ids = tok->encode(nl, false);
+      if (ids.size() == 1) options.newline_tokens.insert(ids[0]);
     }
-  } else {
-    std::string text = f.given("--prompt") ? f.str("--prompt") : read_text_file(f.str("--file"));
-    RKV_CHECK(tok, "a text prompt needs the model's tokenizer, and none could be loaded from ", model_path, " (",
-              tok_error, "); give the prompt as --ids 1,2,3 instead");
-    RKV_CHECK(!f.on("--chat"), "--chat: chat templates are not supported yet; give the formatted prompt with -p");
-    for (TokenId id : tok->encode(text, true)) prompt.push_back(id);
+    if (auto think = tok->find("</think>")) options.think_end_token = *think;
   }
-  RKV_CHECK(!prompt.empty(), "the prompt is empty");
+  RKV_CHECK(options.policy.divide_method != DivideMethod::Newline || !options.newline_tokens.empty(),
+            "--divide-method newline needs the model's tokenizer to find the newline tokens");
 
-  SamplingParams sp;
+  GenerationRequest base;
+  SamplingParams& sp = base.sampling;
   sp.temperature = f.given("--temp") ? f.number("--temp") : (cfg.default_temperature > 0 ? cfg.default_temperature : 0.0);
   sp.top_p = f.given("--top-p") ? f.number("--top-p") : (cfg.default_top_p > 0 ? cfg.default_top_p : 1.0);
   sp.top_k = f.given("--top-k") ? f.integer("--top-k") : (cfg.default_top_k > 0 ? cfg.default_top_k : 0);
@@ -99,110 +177,103 @@ int run_generate(const Args& args) {
   sp.presence_penalty = f.number("--presence-penalty");
   sp.frequency_penalty = f.number("--frequency-penalty");
   sp.seed = static_cast<uint64_t>(f.integer("--seed"));
-  Sampler sampler(sp);
-  std::vector<int64_t> eos = cfg.eos_ids;
-  if (tok && tok->eos_id() && std::find(eos.begin(), eos.end(), *tok->eos_id()) == eos.end()) eos.push_back(*tok->eos_id());
-  const std::string stop_text = f.given("--stop") ? f.str("--stop") : "";
-  const bool json_out = f.on("--json");
+  sp.validate();
+  for (int64_t id : cfg.eos_ids) base.stop.eos_ids.insert(static_cast<int32_t>(id));
+  if (tok && tok->eos_id()) base.stop.eos_ids.insert(*tok->eos_id());
+  if (f.given("--stop")) base.stop.stop_strings.push_back(f.str("--stop"));
+  base.stop.max_new_tokens = max_new;
+  base.stop.ignore_eos = f.on("--ignore-eos");
+
+  std::vector<GenerationRequest> requests;
+  if (f.given("--prompts")) {
+    std::ifstream in(f.str("--prompts"));
+    RKV_CHECK(in.good(), f.str("--prompts"), ": cannot open");
+    std::string line;
+    int line_no = 0;
+    while (std::getline(in, line)) {
+      ++line_no;
+      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+      auto j = nlohmann::json::parse(line, nullptr, false);
+      const std::string where = f.str("--prompts") + ":" + std::to_string(line_no);
+      RKV_CHECK(!j.is_discarded() && j.is_object(), where, ": not a JSON object");
+      GenerationRequest r = base;
+      if (j.contains("ids") && j["ids"].is_array()) {
+        std::vector<int64_t> ids;
+        for (const auto& x : j["ids"]) {
+          RKV_CHECK(x.is_number_integer(), where, ": 'ids' must hold integers");
+          ids.push_back(x.get<int64_t>());
+        }
+        r.prompt = checked_ids(ids, cfg.vocab_size, where);
+      } else if (j.contains("prompt") && j["prompt"].is_string()) {
+        r.prompt = encode_prompt(j["prompt"].get<std::string>(), tok.get(), model_path, tok_error);
+      } else {
+        fail(where, ": expected {\"prompt\": \"...\"} or {\"ids\": [...]}");
+      }
+      if (j.contains("max_new_tokens")) r.stop.max_new_tokens = j["max_new_tokens"].get<int64_t>();
+      requests.push_back(std::move(r));
+    }
+    RKV_CHECK(!requests.empty(), f.str("--prompts"), ": no prompts");
+  } else {
+    GenerationRequest r = base;
+    if (f.given("--ids")) r.prompt = checked_ids(parse_int_list(f.str("--ids"), "--ids"), cfg.vocab_size, "--ids");
+    else
+      r.prompt = encode_prompt(f.given("--prompt") ? f.str("--prompt") : read_text_file(f.str("--file")), tok.get(),
+                               model_path, tok_error);
+    requests.push_back(std::move(r));
+  }
+  for (const auto& r : requests) RKV_CHECK(!r.prompt.empty(), "the prompt is empty");
+
+  std::ofstream trace;
+  if (f.given("--trace-kept")) {
+    trace.open(f.str("--trace-kept"));
+    RKV_CHECK(trace.good(), f.str("--trace-kept"), ": cannot write");
+    options.trace = &trace;
+    options.trace_scores = f.on("--trace-scores");
+  }
+  if (f.on("--kv-stats")) options.kv_stats = &std::cerr;
 
   ThreadPool pool(static_cast<int>(f.integer("--threads")));
-  const int64_t P = static_cast<int64_t>(prompt.size());
-  auto caches = model->make_caches(std::min<int64_t>(P + max_new, 1 << 20), kv_type, 256);
-  auto kv_bytes = [&] {
-    int64_t b = 0;
-    for (const auto& c : caches) b += static_cast<int64_t>(c.bytes());
-    return b;
-  };
-  std::vector<float> logits(static_cast<size_t>(cfg.vocab_size));
-
-  // Prefill in batches.
-  auto t0 = Clock::now();
-  for (int64_t s = 0; s < P; s += batch) {
-    const int64_t n = std::min(batch, P - s);
-    std::vector<int32_t> pos(static_cast<size_t>(n));
-    for (int64_t i = 0; i < n; ++i) pos[i] = static_cast<int32_t>(s + i);
-    model->forward(prompt.data() + s, pos.data(), n, caches, logits.data(), false, pool);
-  }
-  const double prefill_s = seconds_since(t0);
-  int64_t kv_peak = kv_bytes();
-
-  std::vector<int32_t> history = prompt, generated;
-  std::optional<StreamDecoder> stream;
-  if (tok) stream.emplace(*tok, false);
-  std::string text;
-  std::string stop = "length";
-  double decode_s = 0;
-  int64_t decode_steps = 0;
-  for (int64_t step = 0; step < max_new; ++step) {
-    const int32_t next = sampler.sample(logits.data(), cfg.vocab_size, history);
-    const bool is_eos = std::find(eos.begin(), eos.end(), next) != eos.end();
-    if (is_eos && !f.on("--ignore-eos")) {
-      stop = "eos";
-      break;
-    }
-    generated.push_back(next);
-    history.push_back(next);
-    if (stream) {
-      std::string piece = stream->push(next);
-      text += piece;
-      if (!stop_text.empty() && text.find(stop_text) != std::string::npos) {
-        size_t cut = text.find(stop_text);
-        if (!json_out) {
-          size_t already = text.size() - piece.size();
-          if (cut > already) std::fwrite(text.data() + already, 1, cut - already, stdout);
-        }
-        text.resize(cut);
-        stop = "stop";
-        break;
-      }
-      if (!json_out) {
-        std::fwrite(piece.data(), 1, piece.size(), stdout);
-        std::fflush(stdout);
-      }
-    } else if (!json_out) {
-      std::printf("%s%d", generated.size() > 1 ? " " : "", next);
+  ModelLM lm(*model, pool, f.integer("--batch"));
+  Engine engine(lm, options, pool);
+  for (auto& r : requests) engine.submit(std::move(r));
+  const bool batch_mode = f.given("--prompts");
+  const bool json_out = f.on("--json") || batch_mode;
+  EngineCallbacks callbacks;
+  if (!json_out)
+    callbacks.on_token = [&](int, int32_t token, const std::string& text) {
+      if (tok) std::fwrite(text.data(), 1, text.size(), stdout);
+      else if (token >= 0) std::printf("%d ", token);
+      std::fflush(stdout);
+    };
+  std::vector<GenerationResult> results(requests.size());
+  callbacks.on_done = [&](const GenerationResult& r) {
+    results[static_cast<size_t>(r.id)] = r;
+    if (batch_mode) {  // a JSON line per prompt, as each finishes
+      auto j = result_json(r, tok != nullptr);
+      j["index"] = r.id;
+      std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
       std::fflush(stdout);
     }
-    if (step + 1 == max_new) break;
-    const int32_t pos = static_cast<int32_t>(P + step);
-    auto t1 = Clock::now();
-    model->forward(&next, &pos, 1, caches, logits.data(), false, pool);
-    decode_s += seconds_since(t1);
-    ++decode_steps;
-    kv_peak = std::max(kv_peak, kv_bytes());
-  }
-  if (stream && stop != "stop") {
-    std::string rest = stream->finish();
-    text += rest;
-    if (!json_out) std::fwrite(rest.data(), 1, rest.size(), stdout);
-  }
-  const double prefill_tps = prefill_s > 0 ? static_cast<double>(P) / prefill_s : 0.0;
-  const double decode_tps = decode_s > 0 ? static_cast<double>(decode_steps) / decode_s : 0.0;
+  };
+  engine.run(callbacks);
+  if (batch_mode) return 0;
+  const GenerationResult& r = results[0];
+  auto j = result_json(r, tok != nullptr);
   if (json_out) {
-    nlohmann::ordered_json out;
-    out["prompt_ids"] = prompt;
-    out["ids"] = generated;
-    if (tok)
-      out["text"] = text;
-    else
-      out["text"] = nullptr;
-    out["stop"] = stop;
-    out["prompt_tokens"] = P;
-    out["generated_tokens"] = generated.size();
-    out["prefill_tps"] = prefill_tps;
-    out["decode_tps"] = decode_tps;
-    out["kv_peak_bytes"] = kv_peak;
-    std::printf("%s\n", out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+    std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
   } else {
     std::printf("\n");
-    std::fprintf(stderr, "prompt %lld tokens, prefill %.1f tok/s | generated %zu tokens, decode %.1f tok/s | peak KV %lld bytes | stop: %s\n",
-                 static_cast<long long>(P), prefill_tps, generated.size(), decode_tps, static_cast<long long>(kv_peak),
-                 stop.c_str());
+    std::fprintf(stderr,
+                 "prompt %zu tokens, prefill %.1f tok/s | generated %zu tokens, decode %.1f tok/s | peak KV %lld bytes | "
+                 "%s, %d compressions | stop: %s\n",
+                 r.prompt_ids.size(), j["prefill_tps"].get<double>(), r.ids.size(), j["decode_tps"].get<double>(),
+                 static_cast<long long>(r.kv_peak_bytes), method_name(options.policy.method.method).c_str(), r.compressions,
+                 stop_reason_name(r.stop));
   }
   return 0;
 }
 
-RKV_COMMAND("generate", "generate text (or ids) from a model folder or .gguf file", run_generate);
+RKV_COMMAND("generate", "generate text (or ids) with a compressed KV cache, from a model folder or .gguf file", run_generate);
 
 }  // namespace
 }  // namespace rkv::cli

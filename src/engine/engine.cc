@@ -168,21 +168,33 @@ void Engine::after_forward(Sequence& s, int64_t n_fed, bool prefill, const Engin
   ++s.steps;
 
   const int32_t token = s.sampler->sample(s.logits.data(), static_cast<int64_t>(s.logits.size()), s.history);
-  s.history.push_back(token);
-  s.result.ids.push_back(token);
-  std::string piece;
-  if (s.decoder) {
-    piece = s.decoder->push(token);
-    s.result.text += piece;
+  StopReason stop = StopReason::None;
+  if (!s.request.stop.ignore_eos && s.request.stop.eos_ids.count(token)) {
+    stop = StopReason::Eos;  // the end-of-sequence token is not part of the output
+  } else {
+    s.history.push_back(token);
+    s.result.ids.push_back(token);
+    std::string piece;
+    if (s.decoder) {
+      piece = s.decoder->push(token);
+      s.result.text += piece;
+    }
+    size_t cut = 0;
+    stop = s.request.stop.check(token, static_cast<int64_t>(s.result.ids.size()), s.result.text, &cut);
+    if (stop == StopReason::StopString) {
+      piece.resize(piece.size() - std::min(piece.size(), s.result.text.size() - cut));
+      s.result.text.resize(cut);
+    }
+    if (callbacks.on_token) callbacks.on_token(s.id, token, piece);
   }
-  if (callbacks.on_token) callbacks.on_token(s.id, token, piece);
-  size_t cut = 0;
-  StopReason stop = s.request.stop.check(token, static_cast<int64_t>(s.result.ids.size()), s.result.text, &cut);
-  if (stop == StopReason::None && s.length + 1 > model_.dims().max_positions && model_.dims().max_positions > 0)
-    stop = StopReason::Length;  // the model's context is full
+  const int64_t context = model_.dims().max_positions;
+  if (stop == StopReason::None && context > 0 && s.length + 1 > context) stop = StopReason::Length;  // context full
   if (stop != StopReason::None) {
-    if (s.decoder) s.result.text += s.decoder->finish();
-    if (stop == StopReason::StopString) s.result.text.resize(cut);
+    if (s.decoder && stop != StopReason::StopString) {
+      std::string rest = s.decoder->finish();
+      s.result.text += rest;
+      if (callbacks.on_token && !rest.empty()) callbacks.on_token(s.id, -1, rest);
+    }
     s.result.stop = stop;
     s.done = true;
     return;

@@ -38,7 +38,7 @@ struct GenerationRequest {
 
 struct GenerationResult {
   int id = -1;
-  std::vector<int32_t> prompt_ids, ids;  // ids: generated (the stop token included, as HF returns it)
+  std::vector<int32_t> prompt_ids, ids;  // ids: generated (an end-of-sequence token is not included)
   std::string text;                      // decoded generated text (empty without a tokenizer)
   StopReason stop = StopReason::None;
   int64_t kv_peak_bytes = 0;             // K+V bytes allocated for this sequence at its peak
@@ -61,7 +61,8 @@ struct EngineOptions {
 };
 
 struct EngineCallbacks {
-  std::function<void(int id, int32_t token, const std::string& text)> on_token;  // text: newly complete text
+  // text: newly complete text (token -1: text held back until the end)
+  std::function<void(int id, int32_t token, const std::string& text)> on_token;
   std::function<void(const GenerationResult&)> on_done;
 };
 
