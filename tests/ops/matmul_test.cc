@@ -1,0 +1,183 @@
+// matmul: every weight type x every kernel family against the plain
+// reference (dequantize, double accumulation); hand-built blocks against the
+// format description; quantize -> dequantize stays within each type's error.
+#include <cmath>
+#include <cstring>
+#include <random>
+
+#include "common/testing.h"
+#include "rkv/core/cpu.h"
+#include "rkv/core/error.h"
+#include "rkv/ops/attention.h"
+#include "rkv/ops/matmul.h"
+#include "rkv/ops/norm.h"
+#include "rkv/ops/rope.h"
+
+namespace rkv {
+namespace {
+
+const DType kTypes[] = {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q5_K, DType::Q6_K};
+
+std::vector<float> randn(size_t n, uint32_t seed, float scale = 1.0f) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> d(0.0f, scale);
+  std::vector<float> v(n);
+  for (auto& x : v) x = d(rng);
+  return v;
+}
+
+TEST(Matmul, FastMatchesReferenceForEveryTypeAndIsa) {
+  ThreadPool pool(2);
+  for (DType t : kTypes) {
+    const int64_t rows = 13, cols = 512;
+    auto w = randn(static_cast<size_t>(rows * cols), 1);
+    std::vector<uint8_t> q(dtype_row_bytes(t, cols) * rows);
+    quantize_matrix(w.data(), rows, cols, t, q.data());
+    WeightMatrix m{q.data(), t, rows, cols};
+    for (int64_t n : {1, 3, 8}) {
+      auto x = randn(static_cast<size_t>(n * cols), 2);
+      std::vector<float> ref(static_cast<size_t>(n * rows));
+      matmul_reference(m, x.data(), ref.data(), n);
+      for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512}) {
+        if (isa > best_isa()) continue;
+        std::vector<float> y(ref.size(), -1.0f);
+        matmul_isa(isa, m, x.data(), y.data(), n, pool);
+        for (size_t i = 0; i < y.size(); ++i)
+          ASSERT_NEAR(y[i], ref[i], 1e-4 * (1 + std::fabs(ref[i])))
+              << dtype_name(t) << " isa " << isa_name(isa) << " n " << n << " i " << i;
+      }
+    }
+  }
+}
+
+TEST(Matmul, QuantizeDequantizeErrorIsBounded) {
+  // Relative RMS error of a round trip, generous bounds per bit width.
+  struct B {
+    DType t;
+    double max_rel_rms;
+  } bounds[] = {{DType::F32, 0}, {DType::F16, 1e-3}, {DType::BF16, 5e-3}, {DType::Q8_0, 0.01},
+                {DType::Q6_K, 0.04}, {DType::Q5_K, 0.08}, {DType::Q4_K, 0.15}, {DType::Q4_0, 0.15}};
+  for (auto b : bounds) {
+    const int64_t rows = 4, cols = 1024;
+    auto w = randn(static_cast<size_t>(rows * cols), 7);
+    std::vector<uint8_t> q(dtype_row_bytes(b.t, cols) * rows);
+    quantize_matrix(w.data(), rows, cols, b.t, q.data());
+    WeightMatrix m{q.data(), b.t, rows, cols};
+    double err = 0, norm = 0;
+    std::vector<float> row(cols);
+    for (int64_t r = 0; r < rows; ++r) {
+      dequantize_row(m, r, row.data());
+      for (int64_t c = 0; c < cols; ++c) {
+        double d = row[c] - w[r * cols + c];
+        err += d * d;
+        norm += static_cast<double>(w[r * cols + c]) * w[r * cols + c];
+      }
+    }
+    EXPECT_LE(std::sqrt(err / norm), b.max_rel_rms) << dtype_name(b.t);
+  }
+}
+
+// Blocks written by hand from the GGUF format description.
+TEST(Matmul, HandBuiltBlocks) {
+  {  // Q8_0: f16 d = 0.5 (0x3800), q[i] = i - 16
+    uint8_t b[34];
+    b[0] = 0x00;
+    b[1] = 0x38;
+    for (int i = 0; i < 32; ++i) b[2 + i] = static_cast<uint8_t>(static_cast<int8_t>(i - 16));
+    std::vector<float> y(32);
+    dequantize_row(WeightMatrix{b, DType::Q8_0, 1, 32}, 0, y.data());
+    for (int i = 0; i < 32; ++i) EXPECT_EQ(y[i], 0.5f * (i - 16));
+  }
+  {  // Q4_0: d = 2 (0x4000), byte j = lo (j % 16) | hi ((15 - j) << 4): x[j] = 2 (lo - 8), x[j+16] = 2 (hi - 8)
+    uint8_t b[18];
+    b[0] = 0x00;
+    b[1] = 0x40;
+    for (int j = 0; j < 16; ++j) b[2 + j] = static_cast<uint8_t>(j | ((15 - j) << 4));
+    std::vector<float> y(32);
+    dequantize_row(WeightMatrix{b, DType::Q4_0, 1, 32}, 0, y.data());
+    for (int j = 0; j < 16; ++j) {
+      EXPECT_EQ(y[j], 2.0f * (j - 8));
+      EXPECT_EQ(y[j + 16], 2.0f * (15 - j - 8));
+    }
+  }
+  {  // Q4_K: d = 1, dmin = 0.5; sub-block j has scale j+1 and min 2j (6-bit packing); all nibbles 3 (low) / 5 (high)
+    uint8_t b[144] = {};
+    b[1] = 0x3c;  // d = 1.0
+    b[3] = 0x38;  // dmin = 0.5
+    int sc[8], mn[8];
+    for (int j = 0; j < 8; ++j) {
+      sc[j] = j + 1 + (j >= 4 ? 40 : 0);  // high sub-blocks use the upper 2 bits too
+      mn[j] = 2 * j + (j >= 4 ? 32 : 0);
+    }
+    uint8_t* s = b + 4;
+    for (int j = 0; j < 4; ++j) {
+      s[j] = static_cast<uint8_t>((sc[j] & 63) | ((sc[j + 4] >> 4) << 6));
+      s[j + 4] = static_cast<uint8_t>((mn[j] & 63) | ((mn[j + 4] >> 4) << 6));
+      s[j + 8] = static_cast<uint8_t>((sc[j + 4] & 15) | ((mn[j + 4] & 15) << 4));
+    }
+    for (int i = 0; i < 128; ++i) b[16 + i] = 0x53;
+    std::vector<float> y(256);
+    dequantize_row(WeightMatrix{b, DType::Q4_K, 1, 256}, 0, y.data());
+    for (int j = 0; j < 8; ++j) {
+      // sub-block j covers elements 32j..32j+31; even sub-blocks take low nibbles, odd ones high nibbles
+      float q = (j % 2 == 0) ? 3.0f : 5.0f;
+      for (int l = 0; l < 32; ++l) EXPECT_EQ(y[32 * j + l], 1.0f * sc[j] * q - 0.5f * mn[j]) << j;
+    }
+  }
+  {  // Q6_K: d = 1 (f16 at byte 208), scales[k] = k + 1, every 6-bit q = 33 (value 1): low 4 bits 1, high 2 bits 2
+    uint8_t b[210] = {};
+    for (int i = 0; i < 128; ++i) b[i] = 0x11;
+    for (int i = 0; i < 64; ++i) b[128 + i] = 0xAA;  // 2 in each 2-bit field
+    for (int k = 0; k < 16; ++k) b[192 + k] = static_cast<uint8_t>(k + 1);
+    b[209] = 0x3c;
+    std::vector<float> y(256);
+    dequantize_row(WeightMatrix{b, DType::Q6_K, 1, 256}, 0, y.data());
+    // element e belongs to 16-element group e / 16, whose scale is scales[e / 16]
+    for (int e = 0; e < 256; ++e) EXPECT_EQ(y[e], static_cast<float>(e / 16 + 1)) << e;
+  }
+}
+
+TEST(Matmul, PartialBlockIsAnError) {
+  std::vector<uint8_t> q(64);
+  float x[40] = {}, y[2];
+  ThreadPool pool(1);
+  EXPECT_THROW(matmul(WeightMatrix{q.data(), DType::Q8_0, 1, 40}, x, y, 1, pool), Error);
+}
+
+TEST(Ops, RmsnormSoftmaxRope) {
+  float x[4] = {1, 2, 3, 4}, w[4] = {1, 1, 2, 0.5f}, o[4];
+  rmsnorm(x, w, o, 1, 4, 0.0f);
+  const float inv = 1.0f / std::sqrt(7.5f);
+  EXPECT_NEAR(o[2], 6 * inv, 1e-6);
+  float s[3] = {0, std::log(3.0f), -INFINITY};
+  softmax(s, 3);
+  EXPECT_NEAR(s[0], 0.25, 1e-6);
+  EXPECT_NEAR(s[1], 0.75, 1e-6);
+  EXPECT_EQ(s[2], 0.0f);
+  // RoPE: rotating (1, 0) by angle pos * f.
+  float half[4] = {1, 0, 0, 0}, adj[4] = {1, 0, 0, 0}, inv_freq[2] = {0.5f, 0.25f};
+  rope_apply(half, 1, 4, 4, inv_freq, 2, 1.0f, RopeStyle::RotateHalf);  // pairs (0,2), (1,3)
+  EXPECT_NEAR(half[0], std::cos(1.0), 1e-6);
+  EXPECT_NEAR(half[2], std::sin(1.0), 1e-6);
+  rope_apply(adj, 1, 4, 4, inv_freq, 2, 1.0f, RopeStyle::Adjacent);  // pairs (0,1), (2,3)
+  EXPECT_NEAR(adj[0], std::cos(1.0), 1e-6);
+  EXPECT_NEAR(adj[1], std::sin(1.0), 1e-6);
+}
+
+TEST(Ops, AttentionMasksByPositionAndWindow) {
+  // 3 cached rows at positions 0, 5, 2; keys identical so the weights are uniform over visible rows.
+  const int hd = 2;
+  float k[6] = {1, 0, 1, 0, 1, 0}, v[6] = {1, 0, 0, 1, 3, 3};
+  int32_t pos[3] = {0, 5, 2};
+  KvHeadView kv{k, v, pos, DType::F32, 3};
+  float q[2] = {0.3f, 0.1f}, out[2];
+  std::vector<float> scratch;
+  attend(q, 1, hd, kv, 2, 0, 1.0f, out, scratch);  // sees rows at 0 and 2
+  EXPECT_NEAR(out[0], 2.0f, 1e-6);
+  EXPECT_NEAR(out[1], 1.5f, 1e-6);
+  attend(q, 1, hd, kv, 2, 1, 1.0f, out, scratch);  // window 1: only position 2
+  EXPECT_NEAR(out[0], 3.0f, 1e-6);
+}
+
+}  // namespace
+}  // namespace rkv
