@@ -9,6 +9,7 @@
 #include "common/testing.h"
 #include "engine/toy_model.h"
 #include "rkv/engine/engine.h"
+#include "rkv/engine/model_lm.h"
 #include "rkv/sampling/sampler.h"
 
 namespace rkv {
@@ -24,7 +25,7 @@ struct LoopResult {
   size_t ambiguous_at = 0;
 };
 
-LoopResult reference_loop(test::ToyModel& model, const CompressionConfig& c, int64_t divide_length,
+LoopResult reference_loop(CausalLM& model, const CompressionConfig& c, int64_t divide_length,
                           const std::vector<int32_t>& prompt, int64_t max_new) {
   const ModelDims& d = model.dims();
   std::vector<LayerCache> caches;
@@ -120,6 +121,100 @@ TEST(EngineReferenceLoop, EveryMethodMatchesTheLiteralLoop) {
     }
   }
   EXPECT_GT(compared_tokens, 1500);
+}
+
+// The same on the real models: stories260K (GGUF, trained) and the four tiny
+// Hugging Face architectures.
+TEST(EngineReferenceLoop, RealModelsMatchTheLiteralLoop) {
+  RKV_REQUIRE_ASSET("models/stories260K.gguf");
+  RKV_REQUIRE_ASSET("golden/hf/pub_qwen3");
+  ThreadPool pool(2);
+  const std::vector<std::string> models = {"models/stories260K.gguf", "golden/hf/pub_llama_llama3rope", "golden/hf/pub_qwen2",
+                                           "golden/hf/pub_qwen3", "golden/hf/pub_mistral"};
+  for (const auto& path : models) {
+    auto model = Model::load(test::asset(path));
+    ModelLM lm(*model, pool);
+    std::vector<int32_t> prompt;
+    for (int i = 0; i < 17; ++i) prompt.push_back(static_cast<int32_t>((i * 37 + 11) % model->config().vocab_size));
+    for (Method m : {Method::RKV, Method::SnapKV, Method::H2O, Method::StreamingLLM, Method::FullKV}) {
+      EngineOptions o;
+      o.policy.method = default_config(m);
+      o.policy.method.budget = 32;
+      o.policy.method.window_size = 8;
+      o.policy.method.first_tokens = m == Method::StreamingLLM ? 4 : 0;
+      o.policy.divide_length = 16;
+      GenerationRequest r;
+      r.prompt = prompt;
+      r.stop.max_new_tokens = 200;
+      r.stop.ignore_eos = true;
+      GenerationResult fast = generate_one(lm, o, r, pool);
+      LoopResult slow = reference_loop(lm, o.policy.method, 16, prompt, 200);
+      size_t same = 0;
+      while (same < fast.ids.size() && fast.ids[same] == slow.ids[same]) ++same;
+      if (same < fast.ids.size()) {
+        EXPECT_TRUE(slow.ambiguous && slow.ambiguous_at <= same)
+            << path << " " << method_name(m) << ": tokens differ at " << same;
+      }
+      std::printf("%s %s: %zu of %zu tokens equal, %d compressions\n", path.c_str(), method_name(m).c_str(), same,
+                  fast.ids.size(), fast.compressions);
+    }
+  }
+}
+
+// With a budget never reached, every method is FullKV, token for token.
+TEST(EngineReferenceLoop, RealModelsUnderBudgetEqualFullKv) {
+  RKV_REQUIRE_ASSET("models/stories260K.gguf");
+  RKV_REQUIRE_ASSET("golden/hf/pub_qwen2");
+  ThreadPool pool(2);
+  for (const std::string path : {"models/stories260K.gguf", "golden/hf/pub_qwen2", "golden/hf/pub_llama_llama3rope"}) {
+    auto model = Model::load(test::asset(path));
+    ModelLM lm(*model, pool);
+    GenerationRequest r;
+    r.prompt = {1, 403, 407, 261, 378};
+    r.stop.max_new_tokens = 120;
+    r.stop.ignore_eos = true;
+    EngineOptions full;
+    full.policy.method = default_config(Method::FullKV);
+    auto expected = generate_one(lm, full, r, pool).ids;
+    for (Method m : {Method::RKV, Method::SnapKV, Method::H2O, Method::StreamingLLM}) {
+      EngineOptions o;
+      o.policy.method = default_config(m);
+      o.policy.method.budget = 4096;
+      EXPECT_EQ(generate_one(lm, o, r, pool).ids, expected) << path << " " << method_name(m);
+    }
+  }
+}
+
+TEST(EngineReferenceLoop, RealModelBatchedEqualsAlone) {
+  RKV_REQUIRE_ASSET("models/stories260K.gguf");
+  ThreadPool pool(2);
+  auto model = Model::load(test::asset("models/stories260K.gguf"));
+  ModelLM lm(*model, pool);
+  EngineOptions o;
+  o.policy.method = default_config(Method::RKV);
+  o.policy.method.budget = 32;
+  o.policy.divide_length = 16;
+  std::vector<std::vector<int32_t>> prompts = {{1, 403, 407, 261, 378}, {1, 300, 301}, {1, 50, 60, 70, 80, 90, 100, 110, 120}};
+  std::vector<std::vector<int32_t>> alone;
+  for (const auto& p : prompts) {
+    GenerationRequest r;
+    r.prompt = p;
+    r.stop.max_new_tokens = 150;
+    r.stop.ignore_eos = true;
+    alone.push_back(generate_one(lm, o, r, pool).ids);
+  }
+  o.max_batch = 3;
+  Engine engine(lm, o, pool);
+  for (const auto& p : prompts) {
+    GenerationRequest r;
+    r.prompt = p;
+    r.stop.max_new_tokens = 150;
+    r.stop.ignore_eos = true;
+    engine.submit(r);
+  }
+  std::vector<std::vector<int32_t>> together(3);
+  engine.run({nullptr, [&](const GenerationResult& res) { together[static_cast<size_t>(res.id)] = res.ids; }});
+  EXPECT_EQ(together, alone);
 }
 
 }  // namespace
