@@ -3,6 +3,7 @@
 // adjacent pairs of a linked list of symbols: O(n log n) per piece. Pieces of
 // the BPE model are cached (most words repeat).
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <mutex>
 #include <unordered_map>
@@ -351,6 +352,8 @@ class Spm : public Model {
     for (size_t id = 0; id < cfg_.vocab.size(); ++id)
       if (!cfg_.vocab[id].empty()) vocab_.insert(cfg_.vocab[id], static_cast<TokenId>(id));
     for (int b = 0; b < 256; ++b) byte_id_[b] = vocab_.find(byte_token(b));
+    for (float& score : cfg_.scores)
+      if (!std::isfinite(score)) score = -1e30f;  // keeps the heap order well defined
     split_words_ = metaspace_boundaries_are_safe(cfg_.vocab);
     cfg_.vocab.clear();
     cfg_.vocab.shrink_to_fit();

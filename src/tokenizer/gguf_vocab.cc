@@ -91,9 +91,13 @@ std::optional<TokenId> optional_id(const GgufFile& f, const std::string& key, si
 
 Tokenizer Tokenizer::from_gguf(const std::string& path) {
   GgufFile f(path);
-  const std::string where = path;
+  return from_gguf(f);
+}
+
+Tokenizer Tokenizer::from_gguf(const GgufFile& f) {
+  const std::string where = f.path();
   auto t = std::make_unique<Impl>();
-  t->source = path;
+  t->source = where;
   RKV_CHECK(f.has("tokenizer.ggml.model"), where, ": no tokenizer.ggml.model (not a GGUF with a vocabulary)");
   const std::string model = f.get("tokenizer.ggml.model").as_string();
   const GgufValue& tokens_value = f.get("tokenizer.ggml.tokens");

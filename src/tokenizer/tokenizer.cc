@@ -529,7 +529,6 @@ void Tokenizer::Impl::encode_text(std::string_view text, bool at_start, std::vec
   std::string s(text);
   if (normalizer) normalizer->normalize(s);
   if (s.empty()) return;
-  thread_local std::vector<tok::AddedMatcher::Segment> segments;
   std::vector<tok::AddedMatcher::Segment> local;
   if (!normalized_matcher.empty()) {
     normalized_matcher.split(s, local);

@@ -19,6 +19,7 @@
 
 namespace rkv {
 
+class GgufFile;
 using TokenId = int32_t;
 
 struct AddedToken {
@@ -37,8 +38,9 @@ class Tokenizer {
   static Tokenizer from_json_file(const std::string& path);
   // tokenizer.json text; `source` names it in error messages.
   static Tokenizer from_json(std::string_view json_text, const std::string& source = "tokenizer.json");
-  // The tokenizer.ggml.* metadata of a GGUF file.
+  // The tokenizer.ggml.* metadata of a GGUF file (or of one already open).
   static Tokenizer from_gguf(const std::string& path);
+  static Tokenizer from_gguf(const GgufFile& file);
 
   Tokenizer(Tokenizer&&) noexcept;
   Tokenizer& operator=(Tokenizer&&) noexcept;
