@@ -1,0 +1,141 @@
+// rkv generate with KV compression, --prompts batching, traces, and rkv bench,
+// end to end on stories260K.
+#include <filesystem>
+#include <map>
+#include <sstream>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "common/testing.h"
+
+namespace rkv {
+namespace {
+
+using nlohmann::json;
+
+std::string stories() { return test::asset("models/stories260K.gguf"); }
+
+TEST(GenerateKv, RkvKeepsTheCacheAtBudgetAndTracesIt) {
+  RKV_REQUIRE_ASSET("models/stories260K.gguf");
+  test::TempDir dir;
+  auto r = test::run_rkv({"generate", "-m", stories(), "--ids", "1,403,407,261,378", "-n", "150", "--ignore-eos", "--kv", "rkv",
+                          "--budget", "32", "--window", "8", "--divide-length", "16", "--first-tokens", "0", "--json",
+                          "--kv-stats", "--trace-kept", dir.path("trace.jsonl")});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  json j = json::parse(r.out);
+  EXPECT_EQ(j["ids"].size(), 150u);
+  EXPECT_GT(j["compressions"].get<int>(), 5);
+  // stories260K: 5 layers, 4 KV heads, head_dim 8, f32: (32 + 16) slots
+  EXPECT_EQ(j["kv_peak_bytes"].get<int64_t>(), 5 * 4 * (32 + 16) * 8 * 2 * 4);
+  // --kv-stats: every compression ends at the budget, from at most budget + divide_length
+  std::istringstream stats(r.err);
+  std::string line;
+  int lines = 0;
+  while (std::getline(stats, line)) {
+    if (line.rfind("kv-stats:", 0) != 0) continue;
+    ++lines;
+    int from = std::stoi(line.substr(line.find(": ", 10) + 2));
+    EXPECT_LE(from, 48) << line;
+    EXPECT_NE(line.find("-> 32 "), std::string::npos) << line;
+  }
+  EXPECT_EQ(lines, 5 * j["compressions"].get<int>());
+  std::ifstream trace(dir.path("trace.jsonl"));
+  int records = 0;
+  while (std::getline(trace, line)) {
+    json e = json::parse(line);
+    EXPECT_EQ(e["kept_positions"].size(), 4u);
+    ++records;
+  }
+  EXPECT_EQ(records, lines);
+  // the trace renders
+  std::ofstream(dir.path("tokens.json")) << json{{"prompt_ids", j["prompt_ids"]}, {"ids", j["ids"]}}.dump();
+  auto v = test::run_rkv({"visualize", "--trace", dir.path("trace.jsonl"), "--tokens", dir.path("tokens.json"), "-o", dir.path("p.html")});
+  EXPECT_EQ(v.exit_code, 0) << v.err;
+}
+
+TEST(GenerateKv, ReferenceDictionaryEqualsTheFlags) {
+  RKV_REQUIRE_ASSET("models/stories260K.gguf");
+  test::TempDir dir;
+  std::ofstream(dir.path("kv.json")) << R"({"method": "rkv", "method_config": {"budget": 32, "window_size": 8,
+      "mix_lambda": 0.07, "retain_ratio": 0.2, "retain_direction": "last", "first_tokens": 0},
+      "divide_method": "step_length", "divide_length": 16, "compression_content": "all"})";
+  auto a = test::run_rkv({"generate", "-m", stories(), "-p", "Once upon a time", "-n", "80", "--ignore-eos", "--json",
+                          "--kv-config", dir.path("kv.json")});
+  auto b = test::run_rkv({"generate", "-m", stories(), "-p", "Once upon a time", "-n", "80", "--ignore-eos", "--json", "--kv",
+                          "rkv", "--budget", "32", "--divide-length", "16", "--first-tokens", "0"});
+  ASSERT_EQ(a.exit_code, 0) << a.err;
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  EXPECT_EQ(json::parse(a.out)["ids"], json::parse(b.out)["ids"]);
+  EXPECT_FALSE(json::parse(a.out)["text"].get<std::string>().empty());
+}
+
+TEST(GenerateKv, PromptsFileDecodesTogetherLikeAlone) {
+  RKV_REQUIRE_ASSET("models/stories260K.gguf");
+  test::TempDir dir;
+  std::ofstream(dir.path("p.jsonl")) << "{\"prompt\": \"Once upon a time\"}\n{\"ids\": [1, 300, 301]}\n\n{\"prompt\": \"The cat\", \"max_new_tokens\": 20}\n";
+  auto r = test::run_rkv({"generate", "-m", stories(), "--prompts", dir.path("p.jsonl"), "-n", "60", "--ignore-eos", "--kv",
+                          "rkv", "--budget", "32", "--divide-length", "16", "--max-batch", "3"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::istringstream lines(r.out);
+  std::string line;
+  std::map<int, json> by_index;
+  while (std::getline(lines, line)) {
+    json j = json::parse(line);
+    by_index[j["index"].get<int>()] = j;
+  }
+  ASSERT_EQ(by_index.size(), 3u);
+  EXPECT_EQ(by_index[2]["ids"].size(), 20u);
+  auto alone = test::run_rkv({"generate", "-m", stories(), "--ids", "1,300,301", "-n", "60", "--ignore-eos", "--json", "--kv",
+                              "rkv", "--budget", "32", "--divide-length", "16"});
+  ASSERT_EQ(alone.exit_code, 0) << alone.err;
+  EXPECT_EQ(json::parse(alone.out)["ids"], by_index[1]["ids"]);
+}
+
+TEST(GenerateKv, InvalidCompressionIsRejectedBeforeLoading) {
+  struct Case {
+    std::vector<std::string> extra;
+    std::string fragment;
+  };
+  std::vector<Case> cases = {
+      {{"--kv", "rkv", "--budget", "8", "--window", "8"}, "must be larger than window_size"},
+      {{"--kv", "rkv", "--kernel", "6"}, "kernel_size"},
+      {{"--kv", "magic"}, "unknown method"},
+      {{"--kv", "rkv", "--divide-method", "sometimes"}, "divide_method"},
+      {{"--kv", "rkv", "--divide-length", "0"}, "divide_length"},
+      {{"--kv-config", "/nonexistent/kv.json"}, "cannot open"},
+  };
+  for (const auto& c : cases) {
+    std::vector<std::string> args = {"generate", "-m", "/nonexistent/model.gguf", "--ids", "1,2"};
+    args.insert(args.end(), c.extra.begin(), c.extra.end());
+    auto r = test::run_rkv(args);
+    EXPECT_EQ(r.exit_code, 2) << c.fragment;
+    EXPECT_NE(r.err.find(c.fragment), std::string::npos) << r.err;  // not "cannot open model": checked first
+  }
+}
+
+TEST(Bench, PrintsTheEfficiencyTable) {
+  RKV_REQUIRE_ASSET("models/stories260K.gguf");
+  auto r = test::run_rkv({"bench", "-m", stories(), "--lengths", "64,128", "--methods", "fullkv,rkv:32,rkv:50%", "--batch",
+                          "1,2", "--kv-memory", "512K", "--kv-type", "f32", "--json", "--divide-length", "16", "--prompt-tokens", "16"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  json rows = json::parse(r.out);
+  ASSERT_EQ(rows.size(), 3u * 2 * 2);
+  for (const auto& row : rows) {
+    EXPECT_GT(row["tokens_per_s"].get<double>(), 0.0);
+    if (row["method"] == "rkv:32") {
+      EXPECT_EQ(row["kv_bytes_per_seq"].get<int64_t>(), 5 * 4 * (32 + 16) * 8 * 2 * 4);
+    }
+    if (row["method"] == "rkv:50%") {
+      EXPECT_EQ(row["budget"].get<int64_t>(), row["length"].get<int64_t>() / 2);
+    }
+  }
+  // compression lets more sequences into the same KV memory
+  EXPECT_GT(rows[4]["fits_in_kv_memory"].get<int64_t>(), rows[0]["fits_in_kv_memory"].get<int64_t>());
+  EXPECT_NE(r.err.find("18/18"), std::string::npos) << "progress bar on stderr";
+  auto bad = test::run_rkv({"bench", "-m", stories(), "--methods", "rkv"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("needs a budget"), std::string::npos) << bad.err;
+}
+
+}  // namespace
+}  // namespace rkv
