@@ -263,6 +263,7 @@ int run_generate(const Args& args) {
     std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
   } else {
     std::printf("\n");
+    std::fflush(stdout);
     std::fprintf(stderr,
                  "prompt %zu tokens, prefill %.1f tok/s | generated %zu tokens, decode %.1f tok/s | peak KV %lld bytes | "
                  "%s, %d compressions | stop: %s\n",
