@@ -10,6 +10,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <vector>
 
@@ -98,6 +99,205 @@ __attribute__((target("avx512f,avx512dq,avx2,fma"))) void dot4_avx512(const floa
   for (int j = 0; j < 4; ++j) out[j] = s[j];
 }
 
+
+// ---- quantized-activation path (Q8_0 / Q4_0 / Q4_K weights, AVX2 and up)
+//
+// x is quantized per 32 elements to int8 with an f32 scale (and the int sum of
+// each block), and each weight block is dotted in integers: maddubs(u8, s8)
+// then madd to int32, converted and scaled once per 32 elements. This is the
+// decode path (memory-bound: 4.5 / 8.5 bits per weight read) and also serves
+// prefill, reusing each weight row from L1 for every token.
+
+struct QuantX {
+  std::vector<int8_t> q;    // [n_tokens][cols]
+  std::vector<float> d;     // [n_tokens][cols / 32]
+  std::vector<int32_t> s;   // [n_tokens][cols / 32] sum of q in the block
+};
+
+// scale_block: elements sharing one scale (32, or 256 for K-quant weights);
+// d: [n_tokens][cols / scale_block], s: [n_tokens][cols / 32].
+void quantize_x(const float* x, int64_t n_tokens, int64_t cols, int scale_block, QuantX& out) {
+  const int64_t nb = cols / 32, nd = cols / scale_block;
+  out.q.resize(static_cast<size_t>(n_tokens * cols));
+  out.d.resize(static_cast<size_t>(n_tokens * nd));
+  out.s.resize(static_cast<size_t>(n_tokens * nb));
+  for (int64_t t = 0; t < n_tokens; ++t)
+    for (int64_t b = 0; b < nd; ++b) {
+      const float* xb = x + t * cols + b * scale_block;
+      float amax = 0;
+      for (int i = 0; i < scale_block; ++i) amax = std::max(amax, std::fabs(xb[i]));
+      const float d = amax / 127.0f, id = d > 0 ? 1.0f / d : 0.0f;
+      int8_t* q = out.q.data() + t * cols + b * scale_block;
+      for (int i = 0; i < scale_block; ++i) q[i] = static_cast<int8_t>(std::nearbyint(xb[i] * id));
+      out.d[static_cast<size_t>(t * nd + b)] = d;
+      for (int k = 0; k < scale_block / 32; ++k) {
+        int32_t sum = 0;
+        for (int i = 0; i < 32; ++i) sum += q[32 * k + i];
+        out.s[static_cast<size_t>(t * nb + b * (scale_block / 32) + k)] = sum;
+      }
+    }
+}
+
+__attribute__((target("avx2,fma,f16c"))) inline float f16_avx(const uint8_t* p) {
+  uint16_t h;
+  std::memcpy(&h, p, 2);
+  return _cvtsh_ss(h);
+}
+
+__attribute__((target("avx2,fma"))) inline __m256 i32_dot_to_ps(__m256i u8, __m256i s8) {
+  const __m256i p16 = _mm256_maddubs_epi16(u8, s8);
+  return _mm256_cvtepi32_ps(_mm256_madd_epi16(p16, _mm256_set1_epi16(1)));
+}
+
+__attribute__((target("avx2,fma,f16c"))) float dot_q8_0_avx2(const uint8_t* row, const int8_t* xq, const float* xd,
+                                                             const int32_t*, int64_t cols) {
+  __m256 acc = _mm256_setzero_ps();
+  const int64_t nb = cols / 32;
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* blk = row + 34 * b;
+    const __m256i qv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 2));
+    const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq + 32 * b));
+    const __m256 p = i32_dot_to_ps(_mm256_sign_epi8(qv, qv), _mm256_sign_epi8(xv, qv));
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(f16_avx(blk) * xd[b]), p, acc);
+  }
+  return hsum256(acc);
+}
+
+__attribute__((target("avx2,fma,f16c"))) float dot_q4_0_avx2(const uint8_t* row, const int8_t* xq, const float* xd,
+                                                             const int32_t* xs, int64_t cols) {
+  __m256 acc = _mm256_setzero_ps();
+  float off = 0;
+  const int64_t nb = cols / 32;
+  const __m256i m4 = _mm256_set1_epi8(0x0F);
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* blk = row + 18 * b;
+    const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 2));
+    // low nibbles are elements 0..15, high nibbles 16..31
+    const __m256i q = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(raw, 4), raw), m4);
+    const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq + 32 * b));
+    const float dd = f16_avx(blk) * xd[b];
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(dd), i32_dot_to_ps(q, xv), acc);
+    off += dd * 8.0f * static_cast<float>(xs[b]);
+  }
+  return hsum256(acc) - off;
+}
+
+// One Q4_K row against up to 8 tokens whose activations share one scale per
+// 256 (like the weights' super-blocks): the eight sub-block products are
+// combined in int32 with their 6-bit scales, one float FMA per super-block.
+__attribute__((target("avx2,fma,f16c"))) void row_q4_k_avx2(const uint8_t* row, const int8_t* xq, const float* xd,
+                                                            const int32_t* xs, int64_t cols, int nt, float* out) {
+  __m256 acc[8];
+  float mins[8];
+  for (int t = 0; t < nt; ++t) {
+    acc[t] = _mm256_setzero_ps();
+    mins[t] = 0;
+  }
+  const int64_t nsb = cols / 256, nb = cols / 32;
+  const __m256i m4 = _mm256_set1_epi8(0x0F);
+  for (int64_t sb = 0; sb < nsb; ++sb) {
+    const uint8_t* blk = row + 144 * sb;
+    const float d = f16_avx(blk), dmin = f16_avx(blk + 2);
+    int sc[8], m[8];
+    for (int j = 0; j < 8; ++j) quant::scale_min_k4(j, blk + 4, sc[j], m[j]);
+    const uint8_t* qs = blk + 16;
+    __m256i lo[4], hi[4], slo[4], shi[4];
+    for (int c = 0; c < 4; ++c) {
+      const __m256i qv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs + 32 * c));
+      lo[c] = _mm256_and_si256(qv, m4);
+      hi[c] = _mm256_and_si256(_mm256_srli_epi16(qv, 4), m4);
+      slo[c] = _mm256_set1_epi16(static_cast<int16_t>(sc[2 * c]));
+      shi[c] = _mm256_set1_epi16(static_cast<int16_t>(sc[2 * c + 1]));
+    }
+    for (int t = 0; t < nt; ++t) {
+      const int8_t* x = xq + t * cols + 256 * sb;
+      const int32_t* xsb = xs + t * nb + 8 * sb;
+      __m256i sumi = _mm256_setzero_si256();
+      for (int c = 0; c < 4; ++c) {
+        const __m256i plo = _mm256_maddubs_epi16(lo[c], _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + 64 * c)));
+        const __m256i phi = _mm256_maddubs_epi16(hi[c], _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + 64 * c + 32)));
+        sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(_mm256_madd_epi16(plo, slo[c]), _mm256_madd_epi16(phi, shi[c])));
+      }
+      const float dx = xd[t * nsb + sb];
+      acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(d * dx), _mm256_cvtepi32_ps(sumi), acc[t]);
+      int32_t ms = 0;
+      for (int j = 0; j < 8; ++j) ms += m[j] * xsb[j];
+      mins[t] += dmin * dx * static_cast<float>(ms);
+    }
+  }
+  for (int t = 0; t < nt; ++t) out[t] = hsum256(acc[t]) - mins[t];
+}
+
+// Adapts a per-token block dot to the row-against-tokens form.
+template <float (*Dot)(const uint8_t*, const int8_t*, const float*, const int32_t*, int64_t)>
+void row_from_dot(const uint8_t* row, const int8_t* xq, const float* xd, const int32_t* xs, int64_t cols, int nt,
+                  float* out) {
+  const int64_t nb = cols / 32;
+  for (int t = 0; t < nt; ++t) out[t] = Dot(row, xq + t * cols, xd + t * nb, xs + t * nb, cols);
+}
+
+using QDot = void (*)(const uint8_t*, const int8_t*, const float*, const int32_t*, int64_t, int, float*);
+
+QDot pick_qdot(Isa isa, DType t) {
+  if (std::min(isa, best_isa()) < Isa::Avx2 || !cpu_features().f16c) return nullptr;
+  switch (t) {
+    case DType::Q8_0: return row_from_dot<dot_q8_0_avx2>;
+    case DType::Q4_0: return row_from_dot<dot_q4_0_avx2>;
+    case DType::Q4_K: return row_q4_k_avx2;
+    default: return nullptr;
+  }
+}
+
+// ---- fused bf16 / f16 row dots for decode (no scratch round trip)
+
+__attribute__((target("avx2,fma,f16c"))) void dot4_half_avx2(const float* x, const uint8_t* const* rows, int64_t n,
+                                                             bool bf16, float* out) {
+  __m256 a[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+  int64_t c = 0;
+  for (; c + 8 <= n; c += 8) {
+    const __m256 xv = _mm256_loadu_ps(x + c);
+    for (int j = 0; j < 4; ++j) {
+      const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(rows[j] + 2 * c));
+      const __m256 w = bf16 ? _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16)) : _mm256_cvtph_ps(h);
+      a[j] = _mm256_fmadd_ps(xv, w, a[j]);
+    }
+  }
+  for (int j = 0; j < 4; ++j) {
+    float s = hsum256(a[j]);
+    for (int64_t k = c; k < n; ++k) {
+      uint16_t h;
+      std::memcpy(&h, rows[j] + 2 * k, 2);
+      s += x[k] * (bf16 ? bf16_to_f32(h) : f16_to_f32(h));
+    }
+    out[j] = s;
+  }
+}
+
+__attribute__((target("avx512f,avx512bw,avx512dq,avx2,fma,f16c"))) void dot4_half_avx512(const float* x,
+                                                                                        const uint8_t* const* rows,
+                                                                                        int64_t n, bool bf16,
+                                                                                        float* out) {
+  __m512 a[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+  int64_t c = 0;
+  for (; c + 16 <= n; c += 16) {
+    const __m512 xv = _mm512_loadu_ps(x + c);
+    for (int j = 0; j < 4; ++j) {
+      const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(rows[j] + 2 * c));
+      const __m512 w = bf16 ? _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16)) : _mm512_cvtph_ps(h);
+      a[j] = _mm512_fmadd_ps(xv, w, a[j]);
+    }
+  }
+  for (int j = 0; j < 4; ++j) {
+    float s = hsum512(a[j]);
+    for (int64_t k = c; k < n; ++k) {
+      uint16_t h;
+      std::memcpy(&h, rows[j] + 2 * k, 2);
+      s += x[k] * (bf16 ? bf16_to_f32(h) : f16_to_f32(h));
+    }
+    out[j] = s;
+  }
+}
+
 using Dot4 = void (*)(const float*, const float* const*, int64_t, float*);
 
 Dot4 pick_dot4(Isa isa) {
@@ -143,6 +343,51 @@ void matmul_isa(Isa isa, const WeightMatrix& w, const float* x, float* y, int64_
   if (n_tokens <= 0 || w.rows == 0) return;
   if (w.cols == 0) {
     std::fill(y, y + n_tokens * w.rows, 0.0f);
+    return;
+  }
+  if (QDot qdot = pick_qdot(isa, w.type)) {
+    thread_local QuantX qx;
+    const int scale_block = w.type == DType::Q4_K ? 256 : 32;
+    quantize_x(x, n_tokens, w.cols, scale_block, qx);
+    const size_t rb = dtype_row_bytes(w.type, w.cols);
+    const int64_t nb = w.cols / 32, nd = w.cols / scale_block;
+    const auto* base = static_cast<const uint8_t*>(w.data);
+    const QuantX& xq = qx;
+    pool.parallel_for(w.rows, [&](int64_t b, int64_t e) {
+      for (int64_t r = b; r < e; ++r) {
+        const uint8_t* row = base + rb * static_cast<size_t>(r);
+        for (int64_t t0 = 0; t0 < n_tokens; t0 += 8) {
+          const int nt = static_cast<int>(std::min<int64_t>(8, n_tokens - t0));
+          float out[8];
+          qdot(row, xq.q.data() + t0 * w.cols, xq.d.data() + t0 * nd, xq.s.data() + t0 * nb, w.cols, nt, out);
+          for (int t = 0; t < nt; ++t) y[(t0 + t) * w.rows + r] = out[t];
+        }
+      }
+    });
+    return;
+  }
+  const Isa eff = std::min(isa, best_isa());
+  if ((w.type == DType::BF16 || w.type == DType::F16) && n_tokens < 4 && eff >= Isa::Avx2 && cpu_features().f16c) {
+    const bool bf16 = w.type == DType::BF16;
+    const size_t rb = dtype_row_bytes(w.type, w.cols);
+    const auto* base = static_cast<const uint8_t*>(w.data);
+    const int64_t tiles = (w.rows + kTile - 1) / kTile;
+    pool.parallel_for(tiles, [&](int64_t b, int64_t e) {
+      for (int64_t tile = b; tile < e; ++tile) {
+        const int64_t r = tile * kTile;
+        const int nr = static_cast<int>(std::min<int64_t>(kTile, w.rows - r));
+        const uint8_t* rows[kTile];
+        for (int j = 0; j < kTile; ++j) rows[j] = base + rb * static_cast<size_t>(r + std::min(j, nr - 1));
+        for (int64_t t = 0; t < n_tokens; ++t) {
+          float out[kTile];
+          if (eff == Isa::Avx512)
+            dot4_half_avx512(x + t * w.cols, rows, w.cols, bf16, out);
+          else
+            dot4_half_avx2(x + t * w.cols, rows, w.cols, bf16, out);
+          for (int j = 0; j < nr; ++j) y[t * w.rows + r + j] = out[j];
+        }
+      }
+    });
     return;
   }
   Dot4 dot4 = pick_dot4(isa);

@@ -31,17 +31,6 @@ inline void f2h(float x, uint8_t* p) {
 inline int nearest(float x) { return static_cast<int>(std::nearbyint(x)); }
 }  // namespace
 
-// The 6-bit scale and min of sub-block j (0..7) of a Q4_K / Q5_K block.
-void scale_min_k4(int j, const uint8_t* s, int& sc, int& m) {
-  if (j < 4) {
-    sc = s[j] & 63;
-    m = s[j + 4] & 63;
-  } else {
-    sc = (s[j + 4] & 0xF) | ((s[j - 4] >> 6) << 4);
-    m = (s[j + 4] >> 4) | ((s[j] >> 6) << 4);
-  }
-}
-
 void dequant_q8_0(const uint8_t* b, float* y) {
   float d = h2f(b);
   const int8_t* q = reinterpret_cast<const int8_t*>(b + 2);

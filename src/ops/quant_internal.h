@@ -7,7 +7,16 @@
 
 namespace rkv::quant {
 
-void scale_min_k4(int j, const uint8_t* scales, int& sc, int& m);
+// The 6-bit scale and min of sub-block j (0..7) of a Q4_K / Q5_K block.
+inline void scale_min_k4(int j, const uint8_t* s, int& sc, int& m) {
+  if (j < 4) {
+    sc = s[j] & 63;
+    m = s[j + 4] & 63;
+  } else {
+    sc = (s[j + 4] & 0xF) | ((s[j - 4] >> 6) << 4);
+    m = (s[j + 4] >> 4) | ((s[j] >> 6) << 4);
+  }
+}
 // n elements of `type` at src -> f32 dst (n a whole number of blocks).
 void dequantize(DType type, const uint8_t* src, float* dst, int64_t n);
 void quantize_row(const float* src, int64_t n, DType type, uint8_t* dst);

@@ -26,6 +26,19 @@ std::vector<float> randn(size_t n, uint32_t seed, float scale = 1.0f) {
   return v;
 }
 
+// x rounded as an int8-activation kernel sees it: per 32 (or 256) elements, scale
+// amax / 127 and round to nearest (the Q8_0 activation scheme).
+std::vector<float> round_like_q8(const std::vector<float>& x, size_t block) {
+  std::vector<float> out(x.size());
+  for (size_t b = 0; b < x.size(); b += block) {
+    float amax = 0;
+    for (size_t i = b; i < b + block; ++i) amax = std::max(amax, std::fabs(x[i]));
+    const float d = amax / 127.0f;
+    for (size_t i = b; i < b + block; ++i) out[i] = d > 0 ? std::nearbyint(x[i] * (1.0f / d)) * d : 0.0f;
+  }
+  return out;
+}
+
 TEST(Matmul, FastMatchesReferenceForEveryTypeAndIsa) {
   ThreadPool pool(2);
   for (DType t : kTypes) {
@@ -36,10 +49,15 @@ TEST(Matmul, FastMatchesReferenceForEveryTypeAndIsa) {
     WeightMatrix m{q.data(), t, rows, cols};
     for (int64_t n : {1, 3, 8}) {
       auto x = randn(static_cast<size_t>(n * cols), 2);
-      std::vector<float> ref(static_cast<size_t>(n * rows));
-      matmul_reference(m, x.data(), ref.data(), n);
+      std::vector<float> ref_exact(static_cast<size_t>(n * rows)), ref_q8(ref_exact.size());
+      matmul_reference(m, x.data(), ref_exact.data(), n);
+      auto xr = round_like_q8(x, t == DType::Q4_K ? 256 : 32);  // K-quants: one activation scale per 256
+      matmul_reference(m, xr.data(), ref_q8.data(), n);
       for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512}) {
         if (isa > best_isa()) continue;
+        // The AVX2+ kernels of Q8_0 / Q4_0 / Q4_K quantize the activations to int8.
+        const bool int8_path = isa != Isa::Scalar && (t == DType::Q8_0 || t == DType::Q4_0 || t == DType::Q4_K);
+        const auto& ref = int8_path ? ref_q8 : ref_exact;
         std::vector<float> y(ref.size(), -1.0f);
         matmul_isa(isa, m, x.data(), y.data(), n, pool);
         for (size_t i = 0; i < y.size(); ++i)
