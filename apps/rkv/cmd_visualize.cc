@@ -9,12 +9,14 @@
 #include <cstdio>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "rkv/command.h"
 #include "rkv/core/buffer.h"
 #include "rkv/flags.h"
+#include "rkv/tokenizer/tokenizer.h"
 
 namespace rkv::cli {
 namespace {
@@ -22,24 +24,39 @@ namespace {
 using nlohmann::json;
 
 // Token texts from: a JSON array of strings; {"pieces": [...]}; or the output
-// of `rkv generate --json` ({"prompt_ids", "ids", ...}), shown as ids.
-std::vector<std::string> load_tokens(const std::string& path) {
+// of `rkv generate --json` ({"prompt_ids", "ids", ...}): ids are decoded one
+// by one with the model's tokenizer when one is given, else shown as [id].
+std::vector<std::string> load_tokens(const std::string& path, const Tokenizer* tok) {
   json j = json::parse(read_text_file(path), nullptr, false);
   RKV_CHECK(!j.is_discarded(), path, ": not valid JSON");
-  auto strings = [&](const json& a, const char* what) {
+  json items = json::array();  // strings or ids, in order
+  auto append = [&](const json& a, const char* what) {
     RKV_CHECK(a.is_array(), path, ": '", what, "' is not an array");
-    std::vector<std::string> out;
-    for (const auto& x : a) out.push_back(x.is_string() ? x.get<std::string>() : "[" + x.dump() + "]");
-    return out;
+    for (const auto& x : a) {
+      RKV_CHECK(x.is_string() || x.is_number_integer(), path, ": '", what, "' must hold strings or token ids");
+      items.push_back(x);
+    }
   };
-  if (j.is_array()) return strings(j, "tokens");
-  RKV_CHECK(j.is_object(), path, ": expected an array of token strings or an object");
-  if (j.contains("pieces")) return strings(j["pieces"], "pieces");
-  RKV_CHECK(j.contains("ids"), path, ": no 'pieces' or 'ids'");
+  if (j.is_array()) {
+    append(j, "tokens");
+  } else {
+    RKV_CHECK(j.is_object(), path, ": expected an array of tokens or an object");
+    if (j.contains("pieces")) {
+      append(j["pieces"], "pieces");
+    } else {
+      RKV_CHECK(j.contains("ids"), path, ": no 'pieces' or 'ids'");
+      if (j.contains("prompt_ids")) append(j["prompt_ids"], "prompt_ids");
+      append(j["ids"], "ids");
+    }
+  }
   std::vector<std::string> out;
-  if (j.contains("prompt_ids")) out = strings(j["prompt_ids"], "prompt_ids");
-  auto gen = strings(j["ids"], "ids");
-  out.insert(out.end(), gen.begin(), gen.end());
+  std::unique_ptr<StreamDecoder> stream;
+  if (tok) stream = std::make_unique<StreamDecoder>(*tok);
+  for (const auto& x : items) {
+    if (x.is_string()) out.push_back(x.get<std::string>());
+    else if (stream) out.push_back(stream->push(x.get<TokenId>()));  // each token's text in context (spaces kept)
+    else out.push_back("[" + x.dump() + "]");
+  }
   return out;
 }
 
@@ -150,14 +167,17 @@ int run_visualize(const Args& args) {
       .option("-o,--output", "HTML file to write")
       .option("--event", "compression event shown first (default: the last)")
       .option("--layer", "layer shown first", "0")
-      .option("--head", "KV head shown first", "0");
+      .option("--head", "KV head shown first", "0")
+      .option("-m,--model", "model folder / tokenizer.json / .gguf to turn token ids into text");
   if (!f.parse(args)) return 0;
   RKV_CHECK(f.given("--trace"), "missing --trace FILE");
   RKV_CHECK(f.given("--tokens"), "missing --tokens FILE");
   RKV_CHECK(f.given("--output"), "missing -o page.html");
   json data;
   data["trace"] = load_trace(f.str("--trace"));
-  data["tokens"] = load_tokens(f.str("--tokens"));
+  std::unique_ptr<Tokenizer> tok;
+  if (f.given("--model")) tok = std::make_unique<Tokenizer>(Tokenizer::load(f.str("--model")));
+  data["tokens"] = load_tokens(f.str("--tokens"), tok.get());
   data["initial"] = {{"layer", f.integer("--layer")}, {"head", f.integer("--head")}};
   if (f.given("--event")) data["initial"]["event"] = f.integer("--event");
   std::string payload = data.dump(-1, ' ', false, json::error_handler_t::replace);
