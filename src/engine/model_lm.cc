@@ -15,21 +15,31 @@ ModelLM::ModelLM(const Model& model, ThreadPool& pool, int64_t prefill_chunk)
 }
 
 void ModelLM::forward(std::span<ForwardItem> batch) {
-  // Sequences run one after another: the model's forward takes one sequence.
-  for (ForwardItem& item : batch) {
-    ForwardHooks hooks;
-    if (item.windows)
-      hooks.on_queries = [&item](int layer, const float* q, int64_t n, const int32_t*) { (*item.windows)[layer].push(q, n); };
-    const int64_t total = static_cast<int64_t>(item.tokens.size());
-    std::vector<int32_t> positions;
-    for (int64_t start = 0; start < total; start += prefill_chunk_) {
+  // Hooks per item: the model hands each sequence's queries to its windows.
+  std::vector<ForwardHooks> hooks(batch.size());
+  for (size_t i = 0; i < batch.size(); ++i) {
+    ForwardItem* item = &batch[i];
+    if (item->windows)
+      hooks[i].on_queries = [item](int layer, const float* q, int64_t n, const int32_t*) { (*item->windows)[layer].push(q, n); };
+  }
+  // Long prompts are fed in chunks of prefill_chunk_ tokens (bounded scratch
+  // memory); each round batches the next chunk of every unfinished item.
+  std::vector<std::vector<int32_t>> positions(batch.size());
+  for (int64_t start = 0;; start += prefill_chunk_) {
+    std::vector<SequenceChunk> round;
+    for (size_t i = 0; i < batch.size(); ++i) {
+      ForwardItem& item = batch[i];
+      const int64_t total = static_cast<int64_t>(item.tokens.size());
+      if (start >= total) continue;
       const int64_t n = std::min(prefill_chunk_, total - start);
-      positions.resize(static_cast<size_t>(n));
-      for (int64_t i = 0; i < n; ++i) positions[i] = static_cast<int32_t>(item.first_position + start + i);
+      positions[i].resize(static_cast<size_t>(n));
+      for (int64_t t = 0; t < n; ++t) positions[i][t] = static_cast<int32_t>(item.first_position + start + t);
       const bool last = start + n == total;
-      model_.forward(item.tokens.data() + start, positions.data(), n, *item.caches, last ? item.logits : nullptr, false,
-                     pool_, item.windows ? &hooks : nullptr);
+      round.push_back({item.tokens.data() + start, positions[i].data(), n, item.caches, last ? item.logits : nullptr, false,
+                       item.windows ? &hooks[i] : nullptr});
     }
+    if (round.empty()) break;
+    model_.forward_batch(round, pool_);
   }
 }
 

@@ -246,19 +246,38 @@ std::vector<LayerCache> Model::make_caches(int64_t capacity, DType storage, int6
 
 void Model::forward(const int32_t* tokens, const int32_t* positions, int64_t n, std::vector<LayerCache>& caches,
                     float* logits, bool all_logits, ThreadPool& pool, const ForwardHooks* hooks) const {
+  SequenceChunk chunk{tokens, positions, n, &caches, logits, all_logits, hooks};
+  forward_batch(std::span<const SequenceChunk>(&chunk, 1), pool);
+}
+
+void Model::forward_batch(std::span<const SequenceChunk> chunks, ThreadPool& pool) const {
   const ModelConfig& c = config_;
-  RKV_CHECK(n > 0, "forward: no tokens");
-  RKV_CHECK(static_cast<int64_t>(caches.size()) == c.n_layers, "forward: ", caches.size(), " caches for ", c.n_layers,
-            " layers");
+  RKV_CHECK(!chunks.empty(), "forward: no sequences");
   const int64_t H = c.hidden, hd = c.head_dim, nh = c.n_heads, nkv = c.n_kv_heads, I = c.intermediate;
   const int64_t q_dim = nh * hd, kv_dim = nkv * hd;
-  for (int64_t t = 0; t < n; ++t) {
-    RKV_CHECK(tokens[t] >= 0 && tokens[t] < c.vocab_size, "token id ", tokens[t], " is outside the vocabulary [0, ",
-              c.vocab_size, ")");
-    RKV_CHECK(positions[t] >= 0, "negative position ", positions[t]);
+  // All sequences' tokens run through the projections and the MLP together
+  // (one pass over the weights); only cache appends and attention are per
+  // sequence. offset[s]: first row of chunk s; seg[t]: the chunk of row t.
+  std::vector<int64_t> offset;
+  std::vector<int32_t> tokens, positions, seg;
+  for (size_t s = 0; s < chunks.size(); ++s) {
+    const SequenceChunk& ch = chunks[s];
+    RKV_CHECK(ch.n > 0, "forward: no tokens");
+    RKV_CHECK(ch.caches && static_cast<int64_t>(ch.caches->size()) == c.n_layers, "forward: ",
+              ch.caches ? ch.caches->size() : 0, " caches for ", c.n_layers, " layers");
+    offset.push_back(static_cast<int64_t>(tokens.size()));
+    for (int64_t t = 0; t < ch.n; ++t) {
+      RKV_CHECK(ch.tokens[t] >= 0 && ch.tokens[t] < c.vocab_size, "token id ", ch.tokens[t],
+                " is outside the vocabulary [0, ", c.vocab_size, ")");
+      RKV_CHECK(ch.positions[t] >= 0, "negative position ", ch.positions[t]);
+      tokens.push_back(ch.tokens[t]);
+      positions.push_back(ch.positions[t]);
+      seg.push_back(static_cast<int32_t>(s));
+    }
   }
+  const int64_t n = static_cast<int64_t>(tokens.size());
   int64_t max_pos = 0;
-  for (int64_t t = 0; t < n; ++t) max_pos = std::max<int64_t>(max_pos, positions[t]);
+  for (int32_t p : positions) max_pos = std::max<int64_t>(max_pos, p);
   std::vector<float> inv_freq = c.inv_freq(max_pos + 1);
   if (!rope_freq_factors_.empty())
     for (size_t i = 0; i < inv_freq.size(); ++i) inv_freq[i] /= rope_freq_factors_[i];
@@ -276,11 +295,15 @@ void Model::forward(const int32_t* tokens, const int32_t* positions, int64_t n, 
   for (int64_t t = 0; t < n; ++t) dequantize_row(embed_, tokens[t], x.data() + t * H);
   const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(hd)));
   const int64_t group = nh / nkv;
+  auto for_each_chunk = [&](auto&& fn) {
+    for (size_t s = 0; s < chunks.size(); ++s) fn(chunks[s], offset[s]);
+  };
 
   for (int64_t l = 0; l < c.n_layers; ++l) {
     const LayerWeights& L = layers_[static_cast<size_t>(l)];
-    LayerCache& cache = caches[static_cast<size_t>(l)];
-    if (hooks && hooks->on_hidden) hooks->on_hidden(static_cast<int>(l), x.data(), n);
+    for_each_chunk([&](const SequenceChunk& ch, int64_t off) {
+      if (ch.hooks && ch.hooks->on_hidden) ch.hooks->on_hidden(static_cast<int>(l), x.data() + off * H, ch.n);
+    });
     rmsnorm(x.data(), L.attn_norm.data(), h.data(), n, H, static_cast<float>(c.rms_norm_eps));
     matmul(L.wq, h.data(), q.data(), n, pool);
     matmul(L.wk, h.data(), k.data(), n, pool);
@@ -301,15 +324,19 @@ void Model::forward(const int32_t* tokens, const int32_t* positions, int64_t n, 
       rope_apply(k.data() + t * kv_dim, static_cast<int>(nkv), static_cast<int>(hd), static_cast<int>(hd), inv_freq.data(),
                  positions[t], mscale, c.rope_style);
     }
-    if (hooks && hooks->on_queries) hooks->on_queries(static_cast<int>(l), q.data(), n, positions);
-    cache.append(k.data(), v.data(), positions, n);
+    for_each_chunk([&](const SequenceChunk& ch, int64_t off) {
+      if (ch.hooks && ch.hooks->on_queries)
+        ch.hooks->on_queries(static_cast<int>(l), q.data() + off * q_dim, ch.n, positions.data() + off);
+      (*ch.caches)[static_cast<size_t>(l)].append(k.data() + off * kv_dim, v.data() + off * kv_dim, positions.data() + off,
+                                                  ch.n);
+    });
     const int64_t window = c.sliding_window[static_cast<size_t>(l)];
-    // Attention: one task per (token, kv head).
+    // Attention: one task per (token, kv head), over that token's sequence cache.
     pool.parallel_for(n * nkv, [&](int64_t b, int64_t e) {
       thread_local std::vector<float> scratch;
-      thread_local std::vector<float> qg;
       for (int64_t i = b; i < e; ++i) {
         const int64_t t = i / nkv, kh = i % nkv;
+        const LayerCache& cache = (*chunks[static_cast<size_t>(seg[t])].caches)[static_cast<size_t>(l)];
         KvHeadView view{cache.key_data(static_cast<int>(kh)), cache.value_data(static_cast<int>(kh)),
                         cache.position_data(static_cast<int>(kh)), cache.storage(), cache.size()};
         attend(q.data() + t * q_dim + kh * group * hd, static_cast<int>(group), static_cast<int>(hd), view, positions[t],
@@ -326,12 +353,27 @@ void Model::forward(const int32_t* tokens, const int32_t* positions, int64_t n, 
     for (int64_t i = 0; i < n * H; ++i) x[i] += tmp[i];
   }
   rmsnorm(x.data(), final_norm_.data(), h.data(), n, H, static_cast<float>(c.rms_norm_eps));
-  if (hooks && hooks->on_hidden) hooks->on_hidden(static_cast<int>(c.n_layers), h.data(), n);
-  if (!logits) return;
-  if (all_logits)
-    matmul(output_, h.data(), logits, n, pool);
-  else
-    matmul(output_, h.data() + (n - 1) * H, logits, 1, pool);
+  for_each_chunk([&](const SequenceChunk& ch, int64_t off) {
+    if (ch.hooks && ch.hooks->on_hidden) ch.hooks->on_hidden(static_cast<int>(c.n_layers), h.data() + off * H, ch.n);
+  });
+  // Output head: every row that wants logits goes through one matmul.
+  std::vector<int64_t> rows;  // rows of h to project
+  for_each_chunk([&](const SequenceChunk& ch, int64_t off) {
+    if (!ch.logits) return;
+    for (int64_t t = ch.all_logits ? 0 : ch.n - 1; t < ch.n; ++t) rows.push_back(off + t);
+  });
+  if (rows.empty()) return;
+  std::vector<float> picked(rows.size() * static_cast<size_t>(H));  // [rows][H]
+  for (size_t r = 0; r < rows.size(); ++r) std::copy_n(h.data() + rows[r] * H, H, picked.data() + r * H);
+  std::vector<float> out(rows.size() * static_cast<size_t>(c.vocab_size));  // [rows][vocab]
+  matmul(output_, picked.data(), out.data(), static_cast<int64_t>(rows.size()), pool);
+  size_t r = 0;
+  for_each_chunk([&](const SequenceChunk& ch, int64_t) {
+    if (!ch.logits) return;
+    const int64_t count = ch.all_logits ? ch.n : 1;
+    std::copy_n(out.data() + r * static_cast<size_t>(c.vocab_size), count * c.vocab_size, ch.logits);
+    r += static_cast<size_t>(count);
+  });
 }
 
 }  // namespace rkv

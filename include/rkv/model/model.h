@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -50,6 +51,17 @@ struct ForwardHooks {
   std::function<void(int layer, const float* h, int64_t n)> on_hidden;
 };
 
+// One sequence's share of a batched forward.
+struct SequenceChunk {
+  const int32_t* tokens = nullptr;      // [n]
+  const int32_t* positions = nullptr;   // [n]
+  int64_t n = 0;
+  std::vector<LayerCache>* caches = nullptr;  // one per layer: K/V of the n tokens are appended
+  float* logits = nullptr;              // [vocab] (last token) or [n][vocab] (all_logits); nullptr: none
+  bool all_logits = false;
+  const ForwardHooks* hooks = nullptr;
+};
+
 class Model {
  public:
   // A folder, a config.json inside one, or a .gguf file; throws rkv::Error.
@@ -72,6 +84,11 @@ class Model {
   // [1][vocab] for the last token; nullptr skips the output head.
   void forward(const int32_t* tokens, const int32_t* positions, int64_t n, std::vector<LayerCache>& caches,
                float* logits, bool all_logits, ThreadPool& pool, const ForwardHooks* hooks = nullptr) const;
+
+  // Several sequences at once: the projections and MLP see all their tokens
+  // in one pass over the weights (what makes batched decoding pay); cache
+  // appends, attention and hooks stay per sequence.
+  void forward_batch(std::span<const SequenceChunk> chunks, ThreadPool& pool) const;
 
   // Test access.
   const LayerWeights& layer(int i) const { return layers_.at(static_cast<size_t>(i)); }
