@@ -198,8 +198,17 @@ __attribute__((target("avx2,fma,f16c"))) void row_q4_k_avx2(const uint8_t* row, 
   for (int64_t sb = 0; sb < nsb; ++sb) {
     const uint8_t* blk = row + 144 * sb;
     const float d = f16_avx(blk), dmin = f16_avx(blk + 2);
-    int sc[8], m[8];
-    for (int j = 0; j < 8; ++j) quant::scale_min_k4(j, blk + 4, sc[j], m[j]);
+    // The twelve scale bytes as three u32 words, unpacked branch-free into
+    // eight 6-bit scales (sc) and eight 6-bit mins (m), byte j = sub-block j:
+    //   j < 4: sc = s[j] & 63, m = s[j+4] & 63
+    //   j >= 4: sc = (s[j+4] & 15) | (s[j-4] >> 6) << 4, m = (s[j+4] >> 4) | (s[j] >> 6) << 4
+    uint32_t u[3];
+    std::memcpy(u, blk + 4, 12);
+    const uint32_t sc_w[2] = {u[0] & 0x3f3f3f3fu, (u[2] & 0x0f0f0f0fu) | (((u[0] >> 6) & 0x03030303u) << 4)};
+    const uint32_t m_w[2] = {u[1] & 0x3f3f3f3fu, ((u[2] >> 4) & 0x0f0f0f0fu) | (((u[1] >> 6) & 0x03030303u) << 4)};
+    uint8_t sc[8], m[8];
+    std::memcpy(sc, sc_w, 8);
+    std::memcpy(m, m_w, 8);
     const uint8_t* qs = blk + 16;
     __m256i lo[4], hi[4], slo[4], shi[4];
     for (int c = 0; c < 4; ++c) {
@@ -228,6 +237,47 @@ __attribute__((target("avx2,fma,f16c"))) void row_q4_k_avx2(const uint8_t* row, 
   for (int t = 0; t < nt; ++t) out[t] = hsum256(acc[t]) - mins[t];
 }
 
+// One Q6_K row against up to 8 tokens (activations: one scale per 256).
+// Per 128-element half: ql[64] low nibbles, qh[32] 2-bit high parts, 8
+// int8 scales (one per 16 elements); q - 32 is formed in int16 as
+// maddubs(q, x) - maddubs(32, x).
+__attribute__((target("avx2,fma,f16c"))) void row_q6_k_avx2(const uint8_t* row, const int8_t* xq, const float* xd,
+                                                            const int32_t*, int64_t cols, int nt, float* out) {
+  __m256 acc[8];
+  for (int t = 0; t < nt; ++t) acc[t] = _mm256_setzero_ps();
+  const int64_t nsb = cols / 256;
+  const __m256i m4 = _mm256_set1_epi8(0x0F), m30 = _mm256_set1_epi8(0x30), c32 = _mm256_set1_epi8(32);
+  for (int64_t sb = 0; sb < nsb; ++sb) {
+    const uint8_t* blk = row + 210 * sb;
+    const int8_t* sc = reinterpret_cast<const int8_t*>(blk + 192);
+    const float d = f16_avx(blk + 208);
+    __m256i q[8], sv[8];  // q[4h + k]: elements 128h + 32k .. +31
+    for (int h = 0; h < 2; ++h) {
+      const __m256i ql0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 64 * h));
+      const __m256i ql1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 64 * h + 32));
+      const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 128 + 32 * h));
+      q[4 * h + 0] = _mm256_or_si256(_mm256_and_si256(ql0, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 4), m30));
+      q[4 * h + 1] = _mm256_or_si256(_mm256_and_si256(ql1, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 2), m30));
+      q[4 * h + 2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4), _mm256_and_si256(qh, m30));
+      q[4 * h + 3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4),
+                                     _mm256_and_si256(_mm256_srli_epi16(qh, 2), m30));
+      for (int k = 0; k < 4; ++k)
+        sv[4 * h + k] = _mm256_set_m128i(_mm_set1_epi16(sc[8 * h + 2 * k + 1]), _mm_set1_epi16(sc[8 * h + 2 * k]));
+    }
+    for (int t = 0; t < nt; ++t) {
+      const int8_t* x = xq + t * cols + 256 * sb;
+      __m256i sumi = _mm256_setzero_si256();
+      for (int i = 0; i < 8; ++i) {
+        const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + 32 * i));
+        const __m256i p = _mm256_sub_epi16(_mm256_maddubs_epi16(q[i], xv), _mm256_maddubs_epi16(c32, xv));
+        sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p, sv[i]));
+      }
+      acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(d * xd[t * nsb + sb]), _mm256_cvtepi32_ps(sumi), acc[t]);
+    }
+  }
+  for (int t = 0; t < nt; ++t) out[t] = hsum256(acc[t]);
+}
+
 // Adapts a per-token block dot to the row-against-tokens form.
 template <float (*Dot)(const uint8_t*, const int8_t*, const float*, const int32_t*, int64_t)>
 void row_from_dot(const uint8_t* row, const int8_t* xq, const float* xd, const int32_t* xs, int64_t cols, int nt,
@@ -244,6 +294,7 @@ QDot pick_qdot(Isa isa, DType t) {
     case DType::Q8_0: return row_from_dot<dot_q8_0_avx2>;
     case DType::Q4_0: return row_from_dot<dot_q4_0_avx2>;
     case DType::Q4_K: return row_q4_k_avx2;
+    case DType::Q6_K: return row_q6_k_avx2;
     default: return nullptr;
   }
 }
@@ -347,7 +398,7 @@ void matmul_isa(Isa isa, const WeightMatrix& w, const float* x, float* y, int64_
   }
   if (QDot qdot = pick_qdot(isa, w.type)) {
     thread_local QuantX qx;
-    const int scale_block = w.type == DType::Q4_K ? 256 : 32;
+    const int scale_block = (w.type == DType::Q4_K || w.type == DType::Q6_K) ? 256 : 32;
     quantize_x(x, n_tokens, w.cols, scale_block, qx);
     const size_t rb = dtype_row_bytes(w.type, w.cols);
     const int64_t nb = w.cols / 32, nd = w.cols / scale_block;
