@@ -9,6 +9,7 @@
 #include "rkv/flags.h"
 #include "rkv/formats/safetensors.h"
 #include "rkv/kv/layer_cache.h"
+#include "rkv/kv_flags.h"
 
 namespace rkv::cli {
 namespace {
@@ -39,42 +40,18 @@ Loaded load_float(const SafetensorsFile& file, const std::string& name, int rank
   return out;
 }
 
-CompressionConfig config_from_flags(const Flags& f) {
-  Method method = parse_method(f.str("--method"));
-  CompressionConfig c = default_config(method);
-  if (f.given("--budget")) c.budget = f.integer("--budget");
-  if (f.given("--window")) c.window_size = f.integer("--window");
-  if (f.given("--kernel")) c.kernel_size = static_cast<int>(f.integer("--kernel"));
-  if (f.given("--lambda")) c.mix_lambda = f.number("--lambda");
-  if (f.given("--retain-ratio")) c.retain_ratio = f.number("--retain-ratio");
-  if (f.given("--retain-direction")) c.retain_direction = parse_retain_direction(f.str("--retain-direction"));
-  if (f.given("--first-tokens")) c.first_tokens = f.integer("--first-tokens");
-  if (f.given("--gqa-pool")) c.gqa_pooling = parse_gqa_pooling(f.str("--gqa-pool"));
-  if (f.given("--keep-order")) c.keep_order = parse_keep_order(f.str("--keep-order"));
-  c.validate();
-  return c;
-}
-
 int run_compress(const Args& args) {
   Flags f("compress", "--input FILE.safetensors [--method rkv] [--budget N] ... [--output OUT.safetensors]");
   f.option("-i,--input", "safetensors file with keys, values [Hkv, n, d], queries [Hq, m, d], optional positions [Hkv, n] int32")
       .option("--method", "rkv | snapkv | h2o | streamingllm | fullkv", "rkv")
-      .option("--budget", "tokens kept per KV head", "1024")
-      .option("--window", "observation window (recent tokens always kept)", "8")
-      .option("--kernel", "max-pool kernel size (odd)", "7")
-      .option("--lambda", "mix_lambda: weight of importance vs redundancy", "0.07")
-      .option("--retain-ratio", "retain_ratio for *_percent directions", "0.2")
-      .option("--retain-direction", "last | first | last_percent | first_percent", "last")
-      .option("--first-tokens", "attention sinks never evicted (default 4 for rkv/streamingllm, else 0)")
-      .option("--gqa-pool", "max | mean: pooling of a KV head's query heads", "max")
-      .option("--keep-order", "topk (reference order) | position", "topk")
       .option("--threads", "worker threads (default: all cores)", "0")
       .option("-o,--output", "write the compacted keys, values, positions here")
       .toggle("--scores", "add per-head importance, redundancy and final score arrays to the JSON");
+  declare_compression_flags(f);
   if (!f.parse(args)) return 0;
   RKV_CHECK(f.given("--input"), "missing --input FILE.safetensors");
   RKV_CHECK(f.positional().empty(), "unexpected argument '", f.positional().front(), "'");
-  CompressionConfig config = config_from_flags(f);
+  CompressionConfig config = compression_from_flags(f, parse_method(f.str("--method")));
 
   SafetensorsFile file(f.str("--input"));
   Loaded keys = load_float(file, "keys", 3);

@@ -16,6 +16,7 @@
 #include "rkv/engine/engine.h"
 #include "rkv/engine/model_lm.h"
 #include "rkv/flags.h"
+#include "rkv/kv_flags.h"
 #include "rkv/model/model.h"
 #include "rkv/tokenizer/tokenizer.h"
 
@@ -55,14 +56,6 @@ void declare_flags(Flags& f) {
       .option("--kv-type", "KV cache storage: f32 | f16 | bf16", "f32")
       // KV compression (RKV-SPEC.md; docs/rkv-method.md)
       .option("--kv", "KV method: rkv | snapkv | h2o | streamingllm | fullkv", "fullkv")
-      .option("--budget", "tokens kept per layer and KV head", "1024")
-      .option("--window", "observation window (recent tokens always kept)", "8")
-      .option("--kernel", "max-pool kernel size (odd)", "7")
-      .option("--lambda", "mix_lambda: importance vs redundancy", "0.07")
-      .option("--retain-ratio", "retain_ratio for *_percent directions", "0.2")
-      .option("--retain-direction", "last | first | last_percent | first_percent", "last")
-      .option("--first-tokens", "attention sinks never evicted (default 4 for rkv/streamingllm, else 0)")
-      .option("--keep-order", "topk (reference order) | position", "topk")
       .option("--divide-method", "step_length | newline: when to compress", "step_length")
       .option("--divide-length", "tokens between compressions (the buffer)", "128")
       .option("--compress", "all | think: stop compressing after </think> with think", "all")
@@ -73,21 +66,13 @@ void declare_flags(Flags& f) {
       .toggle("--trace-scores", "add the scores to --trace-kept")
       .toggle("--kv-stats", "print each layer's cache length after every compression (stderr)")
       .toggle("--json", "print one JSON object at the end instead of streaming text");
+  declare_compression_flags(f);
 }
 
 KvPolicy policy_from_flags(const Flags& f) {
   if (f.given("--kv-config")) return load_kv_policy(f.str("--kv-config"));
   KvPolicy p;
-  p.method = default_config(parse_method(f.str("--kv")));
-  CompressionConfig& c = p.method;
-  c.budget = f.integer("--budget");
-  c.window_size = f.integer("--window");
-  c.kernel_size = static_cast<int>(f.integer("--kernel"));
-  c.mix_lambda = f.number("--lambda");
-  c.retain_ratio = f.number("--retain-ratio");
-  c.retain_direction = parse_retain_direction(f.str("--retain-direction"));
-  if (f.given("--first-tokens")) c.first_tokens = f.integer("--first-tokens");
-  c.keep_order = parse_keep_order(f.str("--keep-order"));
+  p.method = compression_from_flags(f, parse_method(f.str("--kv")));
   p.divide_method = parse_divide_method(f.str("--divide-method"));
   p.divide_length = f.integer("--divide-length");
   p.content = parse_compression_content(f.str("--compress"));
