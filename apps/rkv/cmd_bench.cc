@@ -79,6 +79,9 @@ struct Row {
   int64_t kv_bytes_per_seq = 0;
   int64_t fits = 0;           // sequences --kv-memory holds
   double tokens_per_s_at_fit = 0;
+  // batch 1 only: decode speed over the first and the last `--segment` tokens,
+  // and the share of the time spent scoring and compacting
+  double first_tps = 0, last_tps = 0, compress_share = 0;
 };
 
 int run_bench(const Args& args) {
@@ -95,6 +98,7 @@ int run_bench(const Args& args) {
       .option("--max-fit-batch", "largest batch actually run for the fit column", "16")
       .option("--threads", "worker threads (default: all cores)", "0")
       .option("--seed", "prompt seed", "1")
+      .option("--segment", "tokens in the first / last decode-speed windows (batch 1)", "1024")
       .toggle("--json", "one JSON object instead of the table");
   if (!f.parse(args)) return 0;
   RKV_CHECK(f.given("--model"), "missing -m MODEL");
@@ -125,8 +129,10 @@ int run_bench(const Args& args) {
     o.policy.validate();
     return o;
   };
-  // Runs `batch` copies of the prompt to `length` tokens; returns (tokens/s, seconds, KV peak per sequence).
-  auto time_run = [&](const EngineOptions& o, int64_t length, int64_t batch, int64_t& kv_peak) {
+  const int64_t segment = f.integer("--segment");
+  // Runs `batch` copies of the prompt to `length` tokens; returns (tokens/s, seconds), the KV peak per
+  // sequence, and for one sequence the segment speeds and compression share into `row`.
+  auto time_run = [&](const EngineOptions& o, int64_t length, int64_t batch, int64_t& kv_peak, Row* row = nullptr) {
     EngineOptions run = o;
     run.max_batch = static_cast<int>(batch);
     Engine engine(lm, run, pool);
@@ -138,9 +144,26 @@ int run_bench(const Args& args) {
       engine.submit(r);
     }
     kv_peak = 0;
+    double compress_s = 0;
+    std::vector<double> stamps;  // seconds since start at each generated token (batch 1)
     auto start = std::chrono::steady_clock::now();
-    engine.run({nullptr, [&](const GenerationResult& r) { kv_peak = std::max(kv_peak, r.kv_peak_bytes); }});
+    auto on_token = [&](int, int32_t token, const std::string&) {
+      if (token >= 0) stamps.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    };
+    EngineCallbacks callbacks;
+    if (batch == 1) callbacks.on_token = on_token;
+    callbacks.on_done = [&](const GenerationResult& r) {
+      kv_peak = std::max(kv_peak, r.kv_peak_bytes);
+      compress_s += r.compress_seconds;
+    };
+    engine.run(callbacks);
     double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (row && batch == 1 && static_cast<int64_t>(stamps.size()) > segment + 1) {
+      const int64_t n = static_cast<int64_t>(stamps.size());
+      row->first_tps = static_cast<double>(segment) / (stamps[segment] - stamps[0]);
+      row->last_tps = static_cast<double>(segment) / (stamps[n - 1] - stamps[n - 1 - segment]);
+      row->compress_share = compress_s / s;
+    }
     return std::pair<double, double>(static_cast<double>(batch * length) / s, s);
   };
 
@@ -167,7 +190,7 @@ int run_bench(const Args& args) {
       }
       for (int64_t b : batches) {
         Row row{m.label, length, b, m.method == Method::FullKV ? 0 : o.policy.method.budget, 0, 0, 0, fits, at_fit};
-        auto [tps, secs] = time_run(o, length, b, row.kv_bytes_per_seq);
+        auto [tps, secs] = time_run(o, length, b, row.kv_bytes_per_seq, &row);
         row.tokens_per_s = tps;
         row.seconds = secs;
         rows.push_back(row);
@@ -180,16 +203,19 @@ int run_bench(const Args& args) {
     for (const auto& r : rows)
       out.push_back({{"method", r.method}, {"budget", r.budget}, {"length", r.length}, {"batch", r.batch},
                      {"tokens_per_s", r.tokens_per_s}, {"seconds", r.seconds}, {"kv_bytes_per_seq", r.kv_bytes_per_seq},
-                     {"fits_in_kv_memory", r.fits}, {"tokens_per_s_at_fit", r.tokens_per_s_at_fit}});
+                     {"fits_in_kv_memory", r.fits}, {"tokens_per_s_at_fit", r.tokens_per_s_at_fit},
+                     {"first_segment_tps", r.first_tps}, {"last_segment_tps", r.last_tps},
+                     {"compress_share", r.compress_share}});
     std::printf("%s\n", out.dump().c_str());
     return 0;
   }
-  std::printf("%-14s %7s %7s %6s %12s %14s %10s %14s\n", "method", "budget", "length", "batch", "tokens/s", "KV/seq (MiB)",
-              "fits", "tok/s at fit");
+  std::printf("%-14s %7s %7s %6s %10s %13s %6s %12s %11s %11s %9s\n", "method", "budget", "length", "batch", "tokens/s",
+              "KV/seq (MiB)", "fits", "tok/s at fit", "first tok/s", "last tok/s", "compress");
   for (const auto& r : rows)
-    std::printf("%-14s %7lld %7lld %6lld %12.2f %14.2f %10lld %14.2f\n", r.method.c_str(), static_cast<long long>(r.budget),
-                static_cast<long long>(r.length), static_cast<long long>(r.batch), r.tokens_per_s,
-                static_cast<double>(r.kv_bytes_per_seq) / (1024.0 * 1024.0), static_cast<long long>(r.fits), r.tokens_per_s_at_fit);
+    std::printf("%-14s %7lld %7lld %6lld %10.2f %13.2f %6lld %12.2f %11.2f %11.2f %8.1f%%\n", r.method.c_str(),
+                static_cast<long long>(r.budget), static_cast<long long>(r.length), static_cast<long long>(r.batch),
+                r.tokens_per_s, static_cast<double>(r.kv_bytes_per_seq) / (1024.0 * 1024.0), static_cast<long long>(r.fits),
+                r.tokens_per_s_at_fit, r.first_tps, r.last_tps, 100.0 * r.compress_share);
   return 0;
 }
 

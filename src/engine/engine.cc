@@ -164,7 +164,11 @@ void Engine::after_forward(Sequence& s, int64_t n_fed, bool prefill, const Engin
   const bool compressing = options_.policy.method.method != Method::FullKV &&
                            (prefill ? static_cast<int64_t>(s.request.prompt.size()) >= options_.policy.method.budget
                                     : s.compress_next);
-  if (compressing) compress(s);
+  if (compressing) {
+    auto start = Clock::now();
+    compress(s);
+    s.result.compress_seconds += seconds_since(start);
+  }
   ++s.steps;
 
   const int32_t token = s.sampler->sample(s.logits.data(), static_cast<int64_t>(s.logits.size()), s.history);

@@ -44,6 +44,7 @@ struct GenerationResult {
   int64_t kv_peak_bytes = 0;             // K+V bytes allocated for this sequence at its peak
   int compressions = 0;
   double prefill_seconds = 0, decode_seconds = 0;
+  double compress_seconds = 0;           // scoring + compaction, all layers
 };
 
 struct EngineOptions {
