@@ -1,6 +1,9 @@
 #include "rkv/model/model.h"
 
+#include <sys/mman.h>
+
 #include <algorithm>
+#include <cstdlib>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -20,6 +23,7 @@ namespace rkv {
 namespace fs = std::filesystem;
 
 struct Model::Storage {
+  std::vector<AlignedBuffer> copies;  // weights copied out of the files (RKV_MMAP=0)
   std::vector<std::unique_ptr<SafetensorsFile>> safetensors;
   std::map<std::string, size_t> where;  // tensor -> index in safetensors
   std::unique_ptr<GgufFile> gguf;
@@ -150,6 +154,8 @@ void Model::load_weights(const std::function<bool(const std::string&)>& has,
                          const std::function<TensorRef(const std::string&)>& get, bool gguf) {
   const ModelConfig& c = config_;
   const std::string& src = source_;
+  const char* env = std::getenv("RKV_MMAP");
+  const bool copy_weights = env && std::string(env) == "0";
   auto matrix = [&](const std::string& name, int64_t rows, int64_t cols) {
     RKV_CHECK(has(name), src, ": missing tensor '", name, "'");
     TensorRef t = get(name);
@@ -157,7 +163,25 @@ void Model::load_weights(const std::function<bool(const std::string&)>& has,
               ", expected ", shape_str({rows, cols}));
     RKV_CHECK(t.type == DType::F32 || t.type == DType::F16 || t.type == DType::BF16 || is_quantized(t.type), src,
               ": tensor '", name, "' has type ", dtype_name(t.type), " (weights must be f32, f16, bf16 or GGUF blocks)");
-    return WeightMatrix{t.data, t.type, rows, cols};
+    WeightMatrix w{t.data, t.type, rows, cols};
+    if (copy_weights) {
+      // Anonymous memory (transparent huge pages where the kernel allows)
+      // instead of the file mapping: fewer TLB misses and page faults.
+      const size_t bytes = dtype_row_bytes(t.type, cols) * static_cast<size_t>(rows);
+      AlignedBuffer buf(bytes);
+      ::madvise(buf.data(), bytes, MADV_HUGEPAGE);
+      std::memcpy(buf.data(), t.data, bytes);
+      w.data = buf.data();
+      storage_->copies.push_back(std::move(buf));
+    } else {
+      // Ask for huge pages on the mapped range (honoured where the kernel
+      // supports file THP; harmless elsewhere).
+      const uintptr_t page = 4096, begin = reinterpret_cast<uintptr_t>(t.data) & ~(page - 1);
+      const uintptr_t end = reinterpret_cast<uintptr_t>(t.data) + dtype_row_bytes(t.type, cols) * static_cast<size_t>(rows);
+      ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
+      ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_WILLNEED);
+    }
+    return w;
   };
   auto vec = [&](const std::string& name, int64_t n) {
     RKV_CHECK(has(name), src, ": missing tensor '", name, "'");

@@ -197,6 +197,9 @@ __attribute__((target("avx2,fma,f16c"))) void row_q4_k_avx2(const uint8_t* row, 
   const __m256i m4 = _mm256_set1_epi8(0x0F);
   for (int64_t sb = 0; sb < nsb; ++sb) {
     const uint8_t* blk = row + 144 * sb;
+    _mm_prefetch(reinterpret_cast<const char*>(blk + 1024), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(blk + 1024 + 64), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(blk + 1024 + 128), _MM_HINT_T0);
     const float d = f16_avx(blk), dmin = f16_avx(blk + 2);
     // The twelve scale bytes as three u32 words, unpacked branch-free into
     // eight 6-bit scales (sc) and eight 6-bit mins (m), byte j = sub-block j:

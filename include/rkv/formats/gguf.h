@@ -21,6 +21,7 @@
 
 #include "rkv/core/buffer.h"
 #include "rkv/core/dtype.h"
+#include "rkv/core/error.h"
 
 namespace rkv {
 
