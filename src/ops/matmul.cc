@@ -187,11 +187,10 @@ __attribute__((target("avx2,fma,f16c"))) float dot_q4_0_avx2(const uint8_t* row,
 // combined in int32 with their 6-bit scales, one float FMA per super-block.
 __attribute__((target("avx2,fma,f16c"))) void row_q4_k_avx2(const uint8_t* row, const int8_t* xq, const float* xd,
                                                             const int32_t* xs, int64_t cols, int nt, float* out) {
-  __m256 acc[8];
-  float mins[8];
+  __m256 acc[8], macc[8];  // scale terms, min terms
   for (int t = 0; t < nt; ++t) {
     acc[t] = _mm256_setzero_ps();
-    mins[t] = 0;
+    macc[t] = _mm256_setzero_ps();
   }
   const int64_t nsb = cols / 256, nb = cols / 32;
   const __m256i m4 = _mm256_set1_epi8(0x0F);
@@ -212,6 +211,7 @@ __attribute__((target("avx2,fma,f16c"))) void row_q4_k_avx2(const uint8_t* row, 
     uint8_t sc[8], m[8];
     std::memcpy(sc, sc_w, 8);
     std::memcpy(m, m_w, 8);
+    const __m256i mins8 = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(m)));
     const uint8_t* qs = blk + 16;
     __m256i lo[4], hi[4], slo[4], shi[4];
     for (int c = 0; c < 4; ++c) {
@@ -232,12 +232,12 @@ __attribute__((target("avx2,fma,f16c"))) void row_q4_k_avx2(const uint8_t* row, 
       }
       const float dx = xd[t * nsb + sb];
       acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(d * dx), _mm256_cvtepi32_ps(sumi), acc[t]);
-      int32_t ms = 0;
-      for (int j = 0; j < 8; ++j) ms += m[j] * xsb[j];
-      mins[t] += dmin * dx * static_cast<float>(ms);
+      // min term: dmin * dx * sum_j m[j] * (sum of x in sub-block j)
+      const __m256i mx = _mm256_mullo_epi32(mins8, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xsb)));
+      macc[t] = _mm256_fmadd_ps(_mm256_set1_ps(dmin * dx), _mm256_cvtepi32_ps(mx), macc[t]);
     }
   }
-  for (int t = 0; t < nt; ++t) out[t] = hsum256(acc[t]) - mins[t];
+  for (int t = 0; t < nt; ++t) out[t] = hsum256(_mm256_sub_ps(acc[t], macc[t]));
 }
 
 // One Q6_K row against up to 8 tokens (activations: one scale per 256).
