@@ -212,14 +212,16 @@ __attribute__((target("avx2,fma,f16c"))) void row_q4_k_avx2(const uint8_t* row, 
     std::memcpy(sc, sc_w, 8);
     std::memcpy(m, m_w, 8);
     const __m256i mins8 = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(m)));
+    const __m256i sc16 = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(sc))));
     const uint8_t* qs = blk + 16;
     __m256i lo[4], hi[4], slo[4], shi[4];
     for (int c = 0; c < 4; ++c) {
       const __m256i qv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs + 32 * c));
       lo[c] = _mm256_and_si256(qv, m4);
       hi[c] = _mm256_and_si256(_mm256_srli_epi16(qv, 4), m4);
-      slo[c] = _mm256_set1_epi16(static_cast<int16_t>(sc[2 * c]));
-      shi[c] = _mm256_set1_epi16(static_cast<int16_t>(sc[2 * c + 1]));
+      // broadcast scale j to all 16 int16 lanes: pshufb picking bytes (2j, 2j+1)
+      slo[c] = _mm256_shuffle_epi8(sc16, _mm256_set1_epi16(static_cast<int16_t>(0x0100 + 0x0202 * (2 * c))));
+      shi[c] = _mm256_shuffle_epi8(sc16, _mm256_set1_epi16(static_cast<int16_t>(0x0100 + 0x0202 * (2 * c + 1))));
     }
     for (int t = 0; t < nt; ++t) {
       const int8_t* x = xq + t * cols + 256 * sb;
