@@ -6,6 +6,7 @@
 // instead. --prompts FILE.jsonl decodes many prompts together (continuous
 // batching) and prints one JSON line per prompt.
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <fstream>
 #include <memory>
@@ -18,6 +19,7 @@
 #include "rkv/flags.h"
 #include "rkv/kv_flags.h"
 #include "rkv/model/model.h"
+#include "rkv/tokenizer/chat_template.h"
 #include "rkv/tokenizer/tokenizer.h"
 
 namespace rkv::cli {
@@ -89,6 +91,29 @@ std::vector<int32_t> encode_prompt(const std::string& text, const Tokenizer* tok
   return ids;
 }
 
+// The model's chat template: tokenizer_config.json of a Hugging Face folder,
+// or tokenizer.chat_template of a GGUF file (with its BOS / EOS texts).
+std::unique_ptr<ChatTemplate> load_chat_template(const std::string& model_path, const Tokenizer* tok) {
+  namespace fs = std::filesystem;
+  if (fs::is_directory(model_path) && fs::exists(fs::path(model_path) / "tokenizer_config.json"))
+    return std::make_unique<ChatTemplate>(ChatTemplate::from_tokenizer_config(model_path));
+  RKV_CHECK(tok && !tok->chat_template().empty(), model_path, ": no chat template (tokenizer_config.json or GGUF tokenizer.chat_template)");
+  auto t = std::make_unique<ChatTemplate>(tok->chat_template(), model_path + " chat template");
+  t->set_special_tokens({{"bos_token", tok->bos_token()}, {"eos_token", tok->eos_token()}});
+  return t;
+}
+
+// Renders messages with the generation prompt and encodes the text as
+// Hugging Face's apply_chat_template does (the template writes BOS itself).
+std::vector<int32_t> encode_chat(const nlohmann::ordered_json& messages, const ChatTemplate& chat, const Tokenizer* tok,
+                                 const std::string& model_path, const std::string& tok_error) {
+  RKV_CHECK(tok, "--chat needs the model's tokenizer, and none could be loaded from ", model_path, " (", tok_error, ")");
+  std::string text = chat.render(messages, true);
+  std::vector<int32_t> ids;
+  for (TokenId id : tok->encode(text, false)) ids.push_back(id);
+  return ids;
+}
+
 std::vector<int32_t> checked_ids(const std::vector<int64_t>& ids, int64_t vocab, const std::string& what) {
   std::vector<int32_t> out;
   for (int64_t id : ids) {
@@ -126,7 +151,8 @@ int run_generate(const Args& args) {
   const int64_t max_new = f.integer("--max-new");
   RKV_CHECK(max_new >= 1, "--max-new must be >= 1");
   const DType kv_type = parse_float_dtype(f.str("--kv-type"));
-  RKV_CHECK(!f.on("--chat"), "--chat: chat templates are not wired into generate yet; give the formatted prompt with -p");
+  RKV_CHECK(!f.on("--chat") || !f.given("--ids"), "--chat needs a text prompt (-p or -f), not --ids");
+  RKV_CHECK(!f.given("--system") || f.on("--chat"), "--system needs --chat");
   // Everything about compression is checked before the model loads.
   EngineOptions options;
   options.policy = policy_from_flags(f);
@@ -151,6 +177,9 @@ int run_generate(const Args& args) {
   }
   RKV_CHECK(options.policy.divide_method != DivideMethod::Newline || !options.newline_tokens.empty(),
             "--divide-method newline needs the model's tokenizer to find the newline tokens");
+
+  std::unique_ptr<ChatTemplate> chat;
+  if (f.on("--chat")) chat = load_chat_template(model_path, tok.get());
 
   GenerationRequest base;
   SamplingParams& sp = base.sampling;
@@ -189,10 +218,16 @@ int run_generate(const Args& args) {
           ids.push_back(x.get<int64_t>());
         }
         r.prompt = checked_ids(ids, cfg.vocab_size, where);
+      } else if (j.contains("messages") && j["messages"].is_array()) {
+        if (!chat) chat = load_chat_template(model_path, tok.get());
+        r.prompt = encode_chat(nlohmann::ordered_json::parse(j["messages"].dump()), *chat, tok.get(), model_path, tok_error);
+      } else if (j.contains("prompt") && j["prompt"].is_string() && chat) {
+        r.prompt = encode_chat(nlohmann::ordered_json::array({{{"role", "user"}, {"content", j["prompt"].get<std::string>()}}}),
+                               *chat, tok.get(), model_path, tok_error);
       } else if (j.contains("prompt") && j["prompt"].is_string()) {
         r.prompt = encode_prompt(j["prompt"].get<std::string>(), tok.get(), model_path, tok_error);
       } else {
-        fail(where, ": expected {\"prompt\": \"...\"} or {\"ids\": [...]}");
+        fail(where, ": expected {\"prompt\": \"...\"}, {\"messages\": [...]} or {\"ids\": [...]}");
       }
       if (j.contains("max_new_tokens")) r.stop.max_new_tokens = j["max_new_tokens"].get<int64_t>();
       requests.push_back(std::move(r));
@@ -200,8 +235,14 @@ int run_generate(const Args& args) {
     RKV_CHECK(!requests.empty(), f.str("--prompts"), ": no prompts");
   } else {
     GenerationRequest r = base;
-    if (f.given("--ids")) r.prompt = checked_ids(parse_int_list(f.str("--ids"), "--ids"), cfg.vocab_size, "--ids");
-    else
+    if (f.given("--ids")) {
+      r.prompt = checked_ids(parse_int_list(f.str("--ids"), "--ids"), cfg.vocab_size, "--ids");
+    } else if (chat) {
+      nlohmann::ordered_json messages = nlohmann::ordered_json::array();
+      if (f.given("--system")) messages.push_back({{"role", "system"}, {"content", f.str("--system")}});
+      messages.push_back({{"role", "user"}, {"content", f.given("--prompt") ? f.str("--prompt") : read_text_file(f.str("--file"))}});
+      r.prompt = encode_chat(messages, *chat, tok.get(), model_path, tok_error);
+    } else
       r.prompt = encode_prompt(f.given("--prompt") ? f.str("--prompt") : read_text_file(f.str("--file")), tok.get(),
                                model_path, tok_error);
     requests.push_back(std::move(r));

@@ -139,3 +139,34 @@ TEST(Bench, PrintsTheEfficiencyTable) {
 
 }  // namespace
 }  // namespace rkv
+
+namespace rkv {
+namespace {
+
+// --chat renders the model folder's chat template and feeds exactly the ids
+// `rkv tokenize` gives for the rendered text.
+TEST(GenerateChat, RendersTheTemplateThenTokenizes) {
+  RKV_REQUIRE_ASSET("tokenizers/mistral7b_v0.1/tokenizer.json");
+  test::TempDir dir;
+  const std::string model = dir.path("model");
+  auto made = test::run_rkv({"make-model", "--arch", "llama", "--hidden", "64", "--layers", "2", "--heads", "4", "--kv-heads", "2",
+                             "--intermediate", "128", "--vocab", "32000", "--format", "safetensors", "--type", "f32", "-o", model});
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  std::filesystem::remove(std::filesystem::path(model) / "tokenizer.json");
+  std::filesystem::remove(std::filesystem::path(model) / "tokenizer_config.json");
+  std::filesystem::copy_file(test::asset("tokenizers/mistral7b_v0.1/tokenizer.json"), std::filesystem::path(model) / "tokenizer.json");
+  std::ofstream(std::filesystem::path(model) / "tokenizer_config.json")
+      << R"({"bos_token": "<s>", "eos_token": "</s>", "chat_template": "{{ bos_token }}{% for m in messages %}[{{ m['role'] }}] {{ m['content'] }}\n{% endfor %}{% if add_generation_prompt %}[assistant]{% endif %}"})";
+  auto r = test::run_rkv({"generate", "-m", model, "--chat", "--system", "Be brief.", "-p", "What is 2+2?", "-n", "3", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto t = test::run_rkv({"tokenize", "-m", model, "-p", "<s>[system] Be brief.\n[user] What is 2+2?\n[assistant]", "--json"});
+  ASSERT_EQ(t.exit_code, 0) << t.err;
+  EXPECT_EQ(json::parse(r.out)["prompt_ids"], json::parse(t.out)["ids"]);
+  EXPECT_EQ(json::parse(r.out)["prompt_ids"][0], 1);  // <s> from the template, once
+  auto bad = test::run_rkv({"generate", "-m", model, "--system", "x", "-p", "hi"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("--system needs --chat"), std::string::npos) << bad.err;
+}
+
+}  // namespace
+}  // namespace rkv
