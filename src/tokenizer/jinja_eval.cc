@@ -64,7 +64,9 @@ void Object::set(const std::string& key, Value v) {
   items.emplace_back(key, std::move(v));
 }
 
-Value from_json(const nlohmann::ordered_json& j) {
+namespace {
+Value from_json_at(const nlohmann::ordered_json& j, uint32_t depth) {
+  if (depth > kMaxNest) fail("chat template input: JSON nested more than ", kMaxNest, " levels deep");
   switch (j.type()) {
     case nlohmann::ordered_json::value_t::null: return Value::none();
     case nlohmann::ordered_json::value_t::boolean: return Value::boolean(j.get<bool>());
@@ -79,17 +81,20 @@ Value from_json(const nlohmann::ordered_json& j) {
     case nlohmann::ordered_json::value_t::array: {
       Array a;
       a.reserve(j.size());
-      for (const auto& e : j) a.push_back(from_json(e));
+      for (const auto& e : j) a.push_back(from_json_at(e, depth + 1));
       return Value::array(std::move(a));
     }
     case nlohmann::ordered_json::value_t::object: {
       Object o;
-      for (auto it = j.begin(); it != j.end(); ++it) o.set(it.key(), from_json(it.value()));
+      for (auto it = j.begin(); it != j.end(); ++it) o.set(it.key(), from_json_at(it.value(), depth + 1));
       return Value::object(std::move(o));
     }
     default: return Value::none();  // binary / discarded: not produced by the JSON parser
   }
 }
+}  // namespace
+
+Value from_json(const nlohmann::ordered_json& j) { return from_json_at(j, 0); }
 
 namespace {
 
@@ -534,7 +539,7 @@ struct Interp {
       case Kind::Array:
         if (is_intlike(key)) {
           int64_t i = norm_index(as_int(key), obj.a->size());
-          if (i < 0 || i >= static_cast<int64_t>(obj.a->size())) return Value::undefined("list index out of range");
+          if (i < 0 || i >= static_cast<int64_t>(obj.a->size())) return Value::undefined("'list object' has no element " + std::to_string(as_int(key)));
           return (*obj.a)[static_cast<size_t>(i)];
         }
         if (key.kind == Kind::String) return get_attr(obj, key.s, line);
@@ -543,7 +548,7 @@ struct Interp {
         if (is_intlike(key)) {
           std::vector<uint32_t> cps = decode_utf8(obj.s);
           int64_t i = norm_index(as_int(key), cps.size());
-          if (i < 0 || i >= static_cast<int64_t>(cps.size())) return Value::undefined("string index out of range");
+          if (i < 0 || i >= static_cast<int64_t>(cps.size())) return Value::undefined("'str object' has no element " + std::to_string(as_int(key)));
           return Value::string(encode_utf8(cps, static_cast<size_t>(i), static_cast<size_t>(i) + 1));
         }
         if (key.kind == Kind::String) return get_attr(obj, key.s, line);

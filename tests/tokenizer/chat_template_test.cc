@@ -234,6 +234,9 @@ TEST(ChatTemplateJinja, LimitsStopRunawayTemplates) {
   for (int k = 0; k < 300; ++k) nested_ifs += "{% if x %}";
   EXPECT_THROW(ChatTemplate{nested_ifs}, Error);
   EXPECT_THROW(ChatTemplate("{{ " + std::string(5000, '[') + " }}"), Error);
+  ojson deep = ojson::array();
+  for (int k = 0; k < 1000; ++k) deep = ojson::array({deep});
+  EXPECT_THROW(ChatTemplate("{{ messages }}").render(deep, false), Error);
 }
 
 TEST(ChatTemplateConfig, SpecialTokensAndTemplateSources) {
