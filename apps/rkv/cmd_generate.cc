@@ -67,6 +67,7 @@ void declare_flags(Flags& f) {
       .option("--trace-kept", "write the kept positions of every compression to this JSONL file")
       .toggle("--trace-scores", "add the scores to --trace-kept")
       .toggle("--kv-stats", "print each layer's cache length after every compression (stderr)")
+      .toggle("--verify-fullkv", "check mode: the method with a budget above prompt + max-new must give FullKV's tokens")
       .toggle("--json", "print one JSON object at the end instead of streaming text");
   declare_compression_flags(f);
 }
@@ -260,6 +261,28 @@ int run_generate(const Args& args) {
 
   ThreadPool pool(static_cast<int>(f.integer("--threads")));
   ModelLM lm(*model, pool, f.integer("--batch"));
+  if (f.on("--verify-fullkv")) {
+    // The debugging check the reference guide recommends: compression that
+    // never triggers must not change a single token.
+    int failures = 0;
+    for (size_t i = 0; i < requests.size(); ++i) {
+      EngineOptions full = options, never = options;
+      full.policy.method = default_config(Method::FullKV);
+      never.trace = nullptr;
+      never.policy.method.budget = static_cast<int64_t>(requests[i].prompt.size()) + requests[i].stop.max_new_tokens + 1;
+      never.policy.method.first_tokens = 0;
+      never.policy.validate();
+      auto a = generate_one(lm, full, requests[i], pool), b = generate_one(lm, never, requests[i], pool);
+      size_t same = 0;
+      while (same < a.ids.size() && same < b.ids.size() && a.ids[same] == b.ids[same]) ++same;
+      const bool ok = a.ids == b.ids;
+      failures += ok ? 0 : 1;
+      std::printf("verify-fullkv: prompt %zu: %s with budget %lld: %s (%zu tokens)\n", i,
+                  method_name(options.policy.method.method).c_str(), static_cast<long long>(never.policy.method.budget),
+                  ok ? "identical to fullkv" : ("differs at token " + std::to_string(same)).c_str(), a.ids.size());
+    }
+    return failures == 0 ? 0 : 1;
+  }
   Engine engine(lm, options, pool);
   for (auto& r : requests) engine.submit(std::move(r));
   const bool batch_mode = f.given("--prompts");

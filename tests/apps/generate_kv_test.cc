@@ -170,3 +170,19 @@ TEST(GenerateChat, RendersTheTemplateThenTokenizes) {
 
 }  // namespace
 }  // namespace rkv
+
+namespace rkv {
+namespace {
+
+TEST(GenerateKv, VerifyFullKvModePassesForEveryMethod) {
+  RKV_REQUIRE_ASSET("models/stories260K.gguf");
+  for (const char* method : {"rkv", "snapkv", "h2o", "streamingllm"}) {
+    auto r = test::run_rkv({"generate", "-m", stories(), "-p", "Once upon a time", "-n", "80", "--kv", method, "--budget",
+                            "32", "--verify-fullkv"});
+    EXPECT_EQ(r.exit_code, 0) << method << ": " << r.out << r.err;
+    EXPECT_NE(r.out.find("identical to fullkv (80 tokens)"), std::string::npos) << r.out;
+  }
+}
+
+}  // namespace
+}  // namespace rkv
