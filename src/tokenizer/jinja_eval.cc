@@ -656,7 +656,7 @@ struct Interp {
           return Value::integer(acc);
         }
       }
-      if (op == "+" || op == "-" || op == "*" || op == "**") error(line, "integer overflow in '", op, "'");
+      if (op == "+" || op == "-" || op == "*" || (op == "**" && y >= 0)) error(line, "integer overflow in '", op, "'");
     }
     double x = as_double(a), y = as_double(b);
     if (op == "+") return Value::number(x + y);
