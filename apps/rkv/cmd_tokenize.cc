@@ -2,12 +2,14 @@
 // model's own tokenizer: a folder with tokenizer.json, a tokenizer.json file,
 // or a .gguf vocabulary.
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "rkv/command.h"
 #include "rkv/flags.h"
+#include "rkv/tokenizer/chat_template.h"
 #include "rkv/tokenizer/tokenizer.h"
 
 namespace rkv::cli {
@@ -19,6 +21,27 @@ std::string read_text_file(const std::string& path) {
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+// The model's chat template with `text` as the one user message and the
+// generation prompt (Hugging Face apply_chat_template(add_generation_prompt=True)).
+std::string render_chat(const std::string& model, const Tokenizer& tok, const std::string& text) {
+  namespace fs = std::filesystem;
+  nlohmann::ordered_json messages = nlohmann::ordered_json::array();
+  messages.push_back({{"role", "user"}, {"content", text}});
+  if (fs::path(model).extension() == ".gguf") {
+    RKV_CHECK(!tok.chat_template().empty(), model, ": --chat needs tokenizer.chat_template, which this GGUF lacks");
+    ChatTemplate tpl(tok.chat_template(), model + " chat_template");
+    nlohmann::ordered_json special = nlohmann::ordered_json::object();
+    if (!tok.bos_token().empty()) special["bos_token"] = tok.bos_token();
+    if (!tok.eos_token().empty()) special["eos_token"] = tok.eos_token();
+    tpl.set_special_tokens(special);
+    return tpl.render(messages, true);
+  }
+  std::error_code ec;
+  std::string folder = fs::is_directory(model, ec) ? model : fs::path(model).parent_path().string();
+  if (folder.empty()) folder = ".";
+  return ChatTemplate::from_tokenizer_config(folder).render(messages, true);
 }
 
 void write_all(const std::string& s) {
@@ -65,7 +88,7 @@ int run_tokenize(const Args& args) {
   }
 
   std::string text = f.given("--prompt") ? f.str("--prompt") : read_text_file(f.str("--file"));
-  if (f.on("--chat")) fail("--chat needs chat templates, which this build does not have yet");
+  if (f.on("--chat")) text = render_chat(f.str("--model"), tok, text);
   std::vector<TokenId> ids = tok.encode(text, f.on("--add-special-tokens"));
 
   if (f.on("--json")) {

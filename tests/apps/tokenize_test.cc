@@ -105,6 +105,34 @@ TEST(TokenizeCli, DecodeSkipsSpecialTokens) {
   EXPECT_EQ(skip.out, "Hello<think>");
 }
 
+TEST(TokenizeCli, ChatRendersTheTemplateWithTheGenerationPrompt) {
+  RKV_REQUIRE_ASSET("tokenizers/qwen3/tokenizer_config.json");
+  // --chat == tokenizing the Qwen3 template's rendering of one user message
+  // with the generation prompt.
+  const std::string rendered = "<|im_start|>user\nWhat is 2+2?<|im_end|>\n<|im_start|>assistant\n";
+  auto direct = test::run_rkv({"tokenize", "-m", tokdir("qwen3"), "-p", rendered});
+  for (const std::string& model : {tokdir("qwen3"), tokdir("qwen3") + "/tokenizer.json"}) {
+    auto chat = test::run_rkv({"tokenize", "-m", model, "-p", "What is 2+2?", "--chat"});
+    ASSERT_EQ(chat.exit_code, 0) << chat.err;
+    EXPECT_EQ(chat.out, direct.out);
+    EXPECT_EQ(chat.out.rfind("151644 ", 0), 0u) << chat.out;  // starts with <|im_start|>
+  }
+}
+
+TEST(TokenizeCli, ChatFromAGgufTemplate) {
+  RKV_REQUIRE_ASSET("tokenizers/llamacpp-vocab/ggml-vocab-phi-3.gguf");
+  std::string model = test::asset("tokenizers/llamacpp-vocab/ggml-vocab-phi-3.gguf");
+  auto chat = test::run_rkv({"tokenize", "-m", model, "-p", "Hi", "--chat"});
+  ASSERT_EQ(chat.exit_code, 0) << chat.err;
+  auto direct = test::run_rkv({"tokenize", "-m", model, "-p", "<s><|user|>\nHi<|end|>\n<|assistant|>\n"});
+  EXPECT_EQ(chat.out, direct.out);
+  EXPECT_EQ(chat.out.rfind("1 32010 ", 0), 0u) << chat.out;  // <s> <|user|>
+  auto none = test::run_rkv({"tokenize", "-m", test::asset("tokenizers/llamacpp-vocab/ggml-vocab-gpt-2.gguf"), "-p",
+                             "Hi", "--chat"});
+  EXPECT_EQ(none.exit_code, 2);
+  EXPECT_NE(none.err.find("chat_template"), std::string::npos) << none.err;
+}
+
 void expect_error(const std::vector<std::string>& args, const std::string& needle) {
   auto r = test::run_rkv(args);
   EXPECT_EQ(r.exit_code, 2) << r.out;
