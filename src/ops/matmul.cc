@@ -392,6 +392,125 @@ void matmul_rows(const WeightMatrix& w, const float* x, float* y, int64_t n_toke
   }
 }
 
+// ---- blocked f32 GEMM for prefill (F32 / F16 / BF16 / Q5_K, n_tokens >= 4)
+//
+// Each thread takes a contiguous range of rows. Per block of kGemmKc columns
+// and kGemmRows rows, the weights are dequantized once and packed as
+// [row tile][k][kMr rows] (a short tile padded with zeros); then for every
+// tile of up to 6 tokens each packed row tile is multiplied by broadcast
+// activations into kMr x 6 register accumulators, so a weight block is read
+// from L2 once per 6 tokens instead of once per token and no horizontal sums
+// are needed. Column blocks after the first add into y (short blocks keep
+// the f32 summation chains as short as the dot kernels').
+
+constexpr int64_t kGemmKc = 64;
+constexpr int64_t kGemmRows = 256;
+constexpr int kGemmNr = 6;
+
+// acc rows [MR] for each of NT tokens over kc packed columns; out[t][MR].
+template <int NT>
+__attribute__((target("avx512f,avx2,fma"))) void gemm_tile_avx512(const float* wp, const float* x, int64_t ldx,
+                                                                   int64_t kc, float* out) {
+  __m512 a0[NT], a1[NT];
+  for (int t = 0; t < NT; ++t) {
+    a0[t] = _mm512_setzero_ps();
+    a1[t] = _mm512_setzero_ps();
+  }
+  for (int64_t k = 0; k < kc; ++k) {
+    const __m512 w0 = _mm512_loadu_ps(wp + 32 * k), w1 = _mm512_loadu_ps(wp + 32 * k + 16);
+    for (int t = 0; t < NT; ++t) {
+      const __m512 xv = _mm512_set1_ps(x[t * ldx + k]);
+      a0[t] = _mm512_fmadd_ps(w0, xv, a0[t]);
+      a1[t] = _mm512_fmadd_ps(w1, xv, a1[t]);
+    }
+  }
+  for (int t = 0; t < NT; ++t) {
+    _mm512_storeu_ps(out + 32 * t, a0[t]);
+    _mm512_storeu_ps(out + 32 * t + 16, a1[t]);
+  }
+}
+
+template <int NT>
+__attribute__((target("avx2,fma"))) void gemm_tile_avx2(const float* wp, const float* x, int64_t ldx, int64_t kc,
+                                                        float* out) {
+  __m256 a0[NT], a1[NT];
+  for (int t = 0; t < NT; ++t) {
+    a0[t] = _mm256_setzero_ps();
+    a1[t] = _mm256_setzero_ps();
+  }
+  for (int64_t k = 0; k < kc; ++k) {
+    const __m256 w0 = _mm256_loadu_ps(wp + 16 * k), w1 = _mm256_loadu_ps(wp + 16 * k + 8);
+    for (int t = 0; t < NT; ++t) {
+      const __m256 xv = _mm256_broadcast_ss(x + t * ldx + k);
+      a0[t] = _mm256_fmadd_ps(w0, xv, a0[t]);
+      a1[t] = _mm256_fmadd_ps(w1, xv, a1[t]);
+    }
+  }
+  for (int t = 0; t < NT; ++t) {
+    _mm256_storeu_ps(out + 16 * t, a0[t]);
+    _mm256_storeu_ps(out + 16 * t + 8, a1[t]);
+  }
+}
+
+using GemmTile = void (*)(const float*, const float*, int64_t, int64_t, float*);
+
+GemmTile pick_gemm_tile(bool avx512, int nt) {
+  static const GemmTile k512[kGemmNr] = {gemm_tile_avx512<1>, gemm_tile_avx512<2>, gemm_tile_avx512<3>,
+                                         gemm_tile_avx512<4>, gemm_tile_avx512<5>, gemm_tile_avx512<6>};
+  static const GemmTile k256[kGemmNr] = {gemm_tile_avx2<1>, gemm_tile_avx2<2>, gemm_tile_avx2<3>,
+                                         gemm_tile_avx2<4>, gemm_tile_avx2<5>, gemm_tile_avx2<6>};
+  return (avx512 ? k512 : k256)[nt - 1];
+}
+
+// Rows [r_begin, r_end) of y for all tokens.
+void gemm_rows(const WeightMatrix& w, const float* x, float* y, int64_t n_tokens, int64_t r_begin, int64_t r_end,
+               bool avx512) {
+  const int mr = avx512 ? 32 : 16;
+  thread_local std::vector<float> packed;  // [kGemmRows / mr][kc][mr]
+  thread_local std::vector<float> tmp;     // [kc] one dequantized row piece
+  // column blocks of whole weight blocks (K-quants: 256)
+  const int64_t kc_step = (w.type == DType::Q4_K || w.type == DType::Q5_K || w.type == DType::Q6_K) ? 256 : kGemmKc;
+  packed.resize(static_cast<size_t>(kGemmRows * kc_step));
+  tmp.resize(static_cast<size_t>(kc_step));
+  const size_t row_bytes = dtype_row_bytes(w.type, w.cols);
+  const auto* base = static_cast<const uint8_t*>(w.data);
+  for (int64_t r0 = r_begin; r0 < r_end; r0 += kGemmRows) {
+    const int64_t nr = std::min(kGemmRows, r_end - r0);
+    const int64_t ntiles = (nr + mr - 1) / mr;
+    for (int64_t k0 = 0; k0 < w.cols; k0 += kc_step) {
+      const int64_t kc = std::min(kc_step, w.cols - k0);
+      const size_t koff = dtype_row_bytes(w.type, k0);
+      // pack: packed[tile][k][j] = W[r0 + tile * mr + j][k0 + k]
+      for (int64_t i = 0; i < ntiles * mr; ++i) {
+        float* dst = packed.data() + (i / mr) * kc * mr + (i % mr);
+        if (i < nr) {
+          quant::dequantize(w.type, base + static_cast<size_t>(r0 + i) * row_bytes + koff, tmp.data(), kc);
+          for (int64_t k = 0; k < kc; ++k) dst[k * mr] = tmp[k];
+        } else {
+          for (int64_t k = 0; k < kc; ++k) dst[k * mr] = 0.0f;
+        }
+      }
+      for (int64_t t0 = 0; t0 < n_tokens; t0 += kGemmNr) {
+        const int nt = static_cast<int>(std::min<int64_t>(kGemmNr, n_tokens - t0));
+        const GemmTile tile = pick_gemm_tile(avx512, nt);
+        for (int64_t ti = 0; ti < ntiles; ++ti) {
+          alignas(64) float out[kGemmNr * 32];
+          tile(packed.data() + ti * kc * mr, x + t0 * w.cols + k0, w.cols, kc, out);
+          const int64_t rr = r0 + ti * mr, nv = std::min<int64_t>(mr, r0 + nr - rr);
+          for (int t = 0; t < nt; ++t) {
+            float* yo = y + (t0 + t) * w.rows + rr;
+            const float* o = out + t * mr;
+            if (k0 == 0)
+              for (int64_t j = 0; j < nv; ++j) yo[j] = o[j];
+            else
+              for (int64_t j = 0; j < nv; ++j) yo[j] += o[j];
+          }
+        }
+      }
+    }
+  }
+}
+
 }  // namespace
 
 void matmul_isa(Isa isa, const WeightMatrix& w, const float* x, float* y, int64_t n_tokens, ThreadPool& pool) {
@@ -410,13 +529,18 @@ void matmul_isa(Isa isa, const WeightMatrix& w, const float* x, float* y, int64_
     const auto* base = static_cast<const uint8_t*>(w.data);
     const QuantX& xq = qx;
     pool.parallel_for(w.rows, [&](int64_t b, int64_t e) {
-      for (int64_t r = b; r < e; ++r) {
-        const uint8_t* row = base + rb * static_cast<size_t>(r);
+      // Blocks of 16 rows x 8 tokens: the 8 tokens' activations stay in L1
+      // while the block's rows (L2) are each unpacked once per 8 tokens.
+      for (int64_t r0 = b; r0 < e; r0 += 16) {
+        const int64_t r1 = std::min(e, r0 + 16);
         for (int64_t t0 = 0; t0 < n_tokens; t0 += 8) {
           const int nt = static_cast<int>(std::min<int64_t>(8, n_tokens - t0));
-          float out[8];
-          qdot(row, xq.q.data() + t0 * w.cols, xq.d.data() + t0 * nd, xq.s.data() + t0 * nb, w.cols, nt, out);
-          for (int t = 0; t < nt; ++t) y[(t0 + t) * w.rows + r] = out[t];
+          for (int64_t r = r0; r < r1; ++r) {
+            float out[8];
+            qdot(base + rb * static_cast<size_t>(r), xq.q.data() + t0 * w.cols, xq.d.data() + t0 * nd,
+                 xq.s.data() + t0 * nb, w.cols, nt, out);
+            for (int t = 0; t < nt; ++t) y[(t0 + t) * w.rows + r] = out[t];
+          }
         }
       }
     });
@@ -443,6 +567,16 @@ void matmul_isa(Isa isa, const WeightMatrix& w, const float* x, float* y, int64_
           for (int j = 0; j < nr; ++j) y[t * w.rows + r + j] = out[j];
         }
       }
+    });
+    return;
+  }
+  // (from 512 columns: below that the packing does not pay and the dot
+  // kernels' 16-lane partial sums are the more accurate order)
+  if (n_tokens >= 4 && w.cols >= 512 && eff >= Isa::Avx2) {
+    const bool avx512 = eff == Isa::Avx512;
+    const int64_t mr = avx512 ? 32 : 16, tiles = (w.rows + mr - 1) / mr;
+    pool.parallel_for(tiles, [&](int64_t b, int64_t e) {
+      gemm_rows(w, x, y, n_tokens, b * mr, std::min(w.rows, e * mr), avx512);
     });
     return;
   }

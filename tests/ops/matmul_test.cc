@@ -68,6 +68,43 @@ TEST(Matmul, FastMatchesReferenceForEveryTypeAndIsa) {
   }
 }
 
+// Prefill shapes: several register tiles of rows and tokens, short last tiles,
+// several column blocks (the blocked GEMM path adds partial sums into y).
+TEST(Matmul, PrefillTilesMatchReferenceForEveryTypeAndIsa) {
+  ThreadPool pool(2);
+  for (DType t : kTypes) {
+    const bool k_quant = t == DType::Q4_K || t == DType::Q5_K || t == DType::Q6_K;
+    const bool q32 = t == DType::Q8_0 || t == DType::Q4_0;
+    for (int64_t cols : {int64_t{600}, int64_t{768}}) {
+      if ((k_quant || q32) && cols == 600) continue;  // whole blocks only
+      const int64_t rows = 70;
+      auto w = randn(static_cast<size_t>(rows * cols), 3);
+      std::vector<uint8_t> q(dtype_row_bytes(t, cols) * rows);
+      quantize_matrix(w.data(), rows, cols, t, q.data());
+      WeightMatrix m{q.data(), t, rows, cols};
+      for (int64_t n : {4, 5, 13}) {
+        auto x = randn(static_cast<size_t>(n * cols), 4);
+        std::vector<float> ref_exact(static_cast<size_t>(n * rows)), ref_q8(ref_exact.size());
+        matmul_reference(m, x.data(), ref_exact.data(), n);
+        if (cols % 256 == 0) {  // (only the block-quantized types take the int8 path)
+          auto xr = round_like_q8(x, (t == DType::Q4_K || t == DType::Q6_K) ? 256 : 32);
+          matmul_reference(m, xr.data(), ref_q8.data(), n);
+        }
+        for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512}) {
+          if (isa > best_isa()) continue;
+          const bool int8_path = isa != Isa::Scalar && (t == DType::Q8_0 || t == DType::Q4_0 || t == DType::Q4_K || t == DType::Q6_K);
+          const auto& ref = int8_path ? ref_q8 : ref_exact;
+          std::vector<float> y(ref.size(), -1.0f);
+          matmul_isa(isa, m, x.data(), y.data(), n, pool);
+          for (size_t i = 0; i < y.size(); ++i)
+            ASSERT_NEAR(y[i], ref[i], 1e-4 * (1 + std::fabs(ref[i])))
+                << dtype_name(t) << " isa " << isa_name(isa) << " cols " << cols << " n " << n << " i " << i;
+        }
+      }
+    }
+  }
+}
+
 TEST(Matmul, QuantizeDequantizeErrorIsBounded) {
   // Relative RMS error of a round trip, generous bounds per bit width.
   struct B {
