@@ -182,9 +182,13 @@ __attribute__((target("avx2,fma,f16c"))) float dot_q4_0_avx2(const uint8_t* row,
   return hsum256(acc) - off;
 }
 
-// One Q4_K row against up to 8 tokens whose activations share one scale per
-// 256 (like the weights' super-blocks): the eight sub-block products are
-// combined in int32 with their 6-bit scales, one float FMA per super-block.
+// One Q4_K (Q5: Q5_K) row against up to 8 tokens whose activations share one
+// scale per 256 (like the weights' super-blocks): the eight sub-block products
+// are combined in int32 with their 6-bit scales, one float FMA per
+// super-block. Q5_K adds each element's fifth bit from qh[32] (bit 2c for the
+// low nibbles of 32-byte chunk c, bit 2c+1 for the high ones); 5-bit values
+// keep maddubs pairs far from int16 saturation (2 * 31 * 127).
+template <bool Q5>
 __attribute__((target("avx2,fma,f16c"))) void row_q4_k_avx2(const uint8_t* row, const int8_t* xq, const float* xd,
                                                             const int32_t* xs, int64_t cols, int nt, float* out) {
   __m256 acc[8], macc[8];  // scale terms, min terms
@@ -195,7 +199,7 @@ __attribute__((target("avx2,fma,f16c"))) void row_q4_k_avx2(const uint8_t* row, 
   const int64_t nsb = cols / 256, nb = cols / 32;
   const __m256i m4 = _mm256_set1_epi8(0x0F);
   for (int64_t sb = 0; sb < nsb; ++sb) {
-    const uint8_t* blk = row + 144 * sb;
+    const uint8_t* blk = row + (Q5 ? 176 : 144) * sb;
     _mm_prefetch(reinterpret_cast<const char*>(blk + 1024), _MM_HINT_T0);
     _mm_prefetch(reinterpret_cast<const char*>(blk + 1024 + 64), _MM_HINT_T0);
     _mm_prefetch(reinterpret_cast<const char*>(blk + 1024 + 128), _MM_HINT_T0);
@@ -213,12 +217,20 @@ __attribute__((target("avx2,fma,f16c"))) void row_q4_k_avx2(const uint8_t* row, 
     std::memcpy(m, m_w, 8);
     const __m256i mins8 = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(m)));
     const __m256i sc16 = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(sc))));
-    const uint8_t* qs = blk + 16;
+    const uint8_t* qs = blk + (Q5 ? 48 : 16);
+    __m256i qh = _mm256_setzero_si256();
+    if constexpr (Q5) qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 16));
     __m256i lo[4], hi[4], slo[4], shi[4];
     for (int c = 0; c < 4; ++c) {
       const __m256i qv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs + 32 * c));
       lo[c] = _mm256_and_si256(qv, m4);
       hi[c] = _mm256_and_si256(_mm256_srli_epi16(qv, 4), m4);
+      if constexpr (Q5) {
+        const __m256i one = _mm256_set1_epi8(1);
+        // (qh >> 2c) & 1 per byte: 16-bit shifts, the mask keeps each byte's own bit
+        lo[c] = _mm256_or_si256(lo[c], _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * c), one), 4));
+        hi[c] = _mm256_or_si256(hi[c], _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * c + 1), one), 4));
+      }
       // broadcast scale j to all 16 int16 lanes: pshufb picking bytes (2j, 2j+1)
       slo[c] = _mm256_shuffle_epi8(sc16, _mm256_set1_epi16(static_cast<int16_t>(0x0100 + 0x0202 * (2 * c))));
       shi[c] = _mm256_shuffle_epi8(sc16, _mm256_set1_epi16(static_cast<int16_t>(0x0100 + 0x0202 * (2 * c + 1))));
@@ -298,7 +310,8 @@ QDot pick_qdot(Isa isa, DType t) {
   switch (t) {
     case DType::Q8_0: return row_from_dot<dot_q8_0_avx2>;
     case DType::Q4_0: return row_from_dot<dot_q4_0_avx2>;
-    case DType::Q4_K: return row_q4_k_avx2;
+    case DType::Q4_K: return row_q4_k_avx2<false>;
+    case DType::Q5_K: return row_q4_k_avx2<true>;
     case DType::Q6_K: return row_q6_k_avx2;
     default: return nullptr;
   }
@@ -522,7 +535,7 @@ void matmul_isa(Isa isa, const WeightMatrix& w, const float* x, float* y, int64_
   }
   if (QDot qdot = pick_qdot(isa, w.type)) {
     thread_local QuantX qx;
-    const int scale_block = (w.type == DType::Q4_K || w.type == DType::Q6_K) ? 256 : 32;
+    const int scale_block = (w.type == DType::Q4_K || w.type == DType::Q5_K || w.type == DType::Q6_K) ? 256 : 32;
     quantize_x(x, n_tokens, w.cols, scale_block, qx);
     const size_t rb = dtype_row_bytes(w.type, w.cols);
     const int64_t nb = w.cols / 32, nd = w.cols / scale_block;

@@ -51,12 +51,12 @@ TEST(Matmul, FastMatchesReferenceForEveryTypeAndIsa) {
       auto x = randn(static_cast<size_t>(n * cols), 2);
       std::vector<float> ref_exact(static_cast<size_t>(n * rows)), ref_q8(ref_exact.size());
       matmul_reference(m, x.data(), ref_exact.data(), n);
-      auto xr = round_like_q8(x, (t == DType::Q4_K || t == DType::Q6_K) ? 256 : 32);  // K-quants: one activation scale per 256
+      auto xr = round_like_q8(x, (t == DType::Q4_K || t == DType::Q5_K || t == DType::Q6_K) ? 256 : 32);  // K-quants: one activation scale per 256
       matmul_reference(m, xr.data(), ref_q8.data(), n);
       for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512}) {
         if (isa > best_isa()) continue;
-        // The AVX2+ kernels of Q8_0 / Q4_0 / Q4_K / Q6_K quantize the activations to int8.
-        const bool int8_path = isa != Isa::Scalar && (t == DType::Q8_0 || t == DType::Q4_0 || t == DType::Q4_K || t == DType::Q6_K);
+        // The AVX2+ kernels of Q8_0 / Q4_0 / Q4_K / Q5_K / Q6_K quantize the activations to int8.
+        const bool int8_path = isa != Isa::Scalar && (t == DType::Q8_0 || t == DType::Q4_0 || t == DType::Q4_K || t == DType::Q5_K || t == DType::Q6_K);
         const auto& ref = int8_path ? ref_q8 : ref_exact;
         std::vector<float> y(ref.size(), -1.0f);
         matmul_isa(isa, m, x.data(), y.data(), n, pool);
@@ -87,12 +87,12 @@ TEST(Matmul, PrefillTilesMatchReferenceForEveryTypeAndIsa) {
         std::vector<float> ref_exact(static_cast<size_t>(n * rows)), ref_q8(ref_exact.size());
         matmul_reference(m, x.data(), ref_exact.data(), n);
         if (cols % 256 == 0) {  // (only the block-quantized types take the int8 path)
-          auto xr = round_like_q8(x, (t == DType::Q4_K || t == DType::Q6_K) ? 256 : 32);
+          auto xr = round_like_q8(x, (t == DType::Q4_K || t == DType::Q5_K || t == DType::Q6_K) ? 256 : 32);
           matmul_reference(m, xr.data(), ref_q8.data(), n);
         }
         for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512}) {
           if (isa > best_isa()) continue;
-          const bool int8_path = isa != Isa::Scalar && (t == DType::Q8_0 || t == DType::Q4_0 || t == DType::Q4_K || t == DType::Q6_K);
+          const bool int8_path = isa != Isa::Scalar && (t == DType::Q8_0 || t == DType::Q4_0 || t == DType::Q4_K || t == DType::Q5_K || t == DType::Q6_K);
           const auto& ref = int8_path ? ref_q8 : ref_exact;
           std::vector<float> y(ref.size(), -1.0f);
           matmul_isa(isa, m, x.data(), y.data(), n, pool);
