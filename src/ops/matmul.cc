@@ -423,7 +423,8 @@ constexpr int kGemmNr = 6;
 // acc rows [MR] for each of NT tokens over kc packed columns; out[t][MR].
 template <int NT>
 __attribute__((target("avx512f,avx2,fma"))) void gemm_tile_avx512(const float* wp, const float* x, int64_t ldx,
-                                                                   int64_t kc, float* out) {
+                                                                   int64_t kc, float* y, int64_t ldy, int nv,
+                                                                   bool add) {
   __m512 a0[NT], a1[NT];
   for (int t = 0; t < NT; ++t) {
     a0[t] = _mm512_setzero_ps();
@@ -437,15 +438,24 @@ __attribute__((target("avx512f,avx2,fma"))) void gemm_tile_avx512(const float* w
       a1[t] = _mm512_fmadd_ps(w1, xv, a1[t]);
     }
   }
+  // y[t][j] (+)= acc for the nv valid rows, masked
+  const __mmask16 m0 = static_cast<__mmask16>(nv >= 16 ? 0xFFFF : (1u << nv) - 1);
+  const __mmask16 m1 = static_cast<__mmask16>(nv >= 32 ? 0xFFFF : nv <= 16 ? 0 : (1u << (nv - 16)) - 1);
   for (int t = 0; t < NT; ++t) {
-    _mm512_storeu_ps(out + 32 * t, a0[t]);
-    _mm512_storeu_ps(out + 32 * t + 16, a1[t]);
+    float* yt = y + t * ldy;
+    __m512 v0 = a0[t], v1 = a1[t];
+    if (add) {
+      v0 = _mm512_add_ps(_mm512_maskz_loadu_ps(m0, yt), v0);
+      v1 = _mm512_add_ps(_mm512_maskz_loadu_ps(m1, yt + 16), v1);
+    }
+    _mm512_mask_storeu_ps(yt, m0, v0);
+    _mm512_mask_storeu_ps(yt + 16, m1, v1);
   }
 }
 
 template <int NT>
 __attribute__((target("avx2,fma"))) void gemm_tile_avx2(const float* wp, const float* x, int64_t ldx, int64_t kc,
-                                                        float* out) {
+                                                        float* y, int64_t ldy, int nv, bool add) {
   __m256 a0[NT], a1[NT];
   for (int t = 0; t < NT; ++t) {
     a0[t] = _mm256_setzero_ps();
@@ -460,12 +470,26 @@ __attribute__((target("avx2,fma"))) void gemm_tile_avx2(const float* wp, const f
     }
   }
   for (int t = 0; t < NT; ++t) {
-    _mm256_storeu_ps(out + 16 * t, a0[t]);
-    _mm256_storeu_ps(out + 16 * t + 8, a1[t]);
+    float* yt = y + t * ldy;
+    if (nv == 16) {
+      __m256 v0 = a0[t], v1 = a1[t];
+      if (add) {
+        v0 = _mm256_add_ps(_mm256_loadu_ps(yt), v0);
+        v1 = _mm256_add_ps(_mm256_loadu_ps(yt + 8), v1);
+      }
+      _mm256_storeu_ps(yt, v0);
+      _mm256_storeu_ps(yt + 8, v1);
+    } else {
+      alignas(32) float o[16];
+      _mm256_store_ps(o, a0[t]);
+      _mm256_store_ps(o + 8, a1[t]);
+      for (int j = 0; j < nv; ++j) yt[j] = add ? yt[j] + o[j] : o[j];
+    }
   }
 }
 
-using GemmTile = void (*)(const float*, const float*, int64_t, int64_t, float*);
+// y: [tokens][ldy] at the tile's first row; nv valid rows; add: y += acc, else y = acc.
+using GemmTile = void (*)(const float*, const float*, int64_t, int64_t, float*, int64_t, int, bool);
 
 GemmTile pick_gemm_tile(bool avx512, int nt) {
   static const GemmTile k512[kGemmNr] = {gemm_tile_avx512<1>, gemm_tile_avx512<2>, gemm_tile_avx512<3>,
@@ -507,17 +531,10 @@ void gemm_rows(const WeightMatrix& w, const float* x, float* y, int64_t n_tokens
         const int nt = static_cast<int>(std::min<int64_t>(kGemmNr, n_tokens - t0));
         const GemmTile tile = pick_gemm_tile(avx512, nt);
         for (int64_t ti = 0; ti < ntiles; ++ti) {
-          alignas(64) float out[kGemmNr * 32];
-          tile(packed.data() + ti * kc * mr, x + t0 * w.cols + k0, w.cols, kc, out);
-          const int64_t rr = r0 + ti * mr, nv = std::min<int64_t>(mr, r0 + nr - rr);
-          for (int t = 0; t < nt; ++t) {
-            float* yo = y + (t0 + t) * w.rows + rr;
-            const float* o = out + t * mr;
-            if (k0 == 0)
-              for (int64_t j = 0; j < nv; ++j) yo[j] = o[j];
-            else
-              for (int64_t j = 0; j < nv; ++j) yo[j] += o[j];
-          }
+          const int64_t rr = r0 + ti * mr;
+          const int nv = static_cast<int>(std::min<int64_t>(mr, r0 + nr - rr));
+          tile(packed.data() + ti * kc * mr, x + t0 * w.cols + k0, w.cols, kc, y + t0 * w.rows + rr, w.rows, nv,
+               k0 > 0);
         }
       }
     }
