@@ -499,6 +499,27 @@ GemmTile pick_gemm_tile(bool avx512, int nt) {
   return (avx512 ? k512 : k256)[nt - 1];
 }
 
+// Packs a BF16 tile: dst[k][32] = W[row j][k0 + k] for 32 rows at `rows`
+// (row stride rb bytes), kc even. One 32-bit gather per 16 rows fetches two
+// neighbouring columns: the low half is column k, the high half column k + 1.
+__attribute__((target("avx512f,avx2,fma"))) void pack_bf16_avx512(const uint8_t* rows, size_t rb, int64_t kc,
+                                                                   float* dst) {
+  const __m512i idx = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+                                         _mm512_set1_epi32(static_cast<int32_t>(rb)));
+  const __m512i hi_mask = _mm512_set1_epi32(static_cast<int32_t>(0xFFFF0000u));
+  for (int h = 0; h < 2; ++h) {
+    const uint8_t* b = rows + rb * static_cast<size_t>(16 * h);
+    for (int64_t k = 0; k < kc; k += 2) {
+      const __m512i v = _mm512_i32gather_epi32(idx, b + 2 * k, 1);
+      _mm512_storeu_ps(dst + 32 * k + 16 * h, _mm512_castsi512_ps(_mm512_slli_epi32(v, 16)));
+      _mm512_storeu_ps(dst + 32 * (k + 1) + 16 * h, _mm512_castsi512_ps(_mm512_and_si512(v, hi_mask)));
+    }
+  }
+}
+
+// gather offsets 15 * rb must fit an int32
+inline bool rb_fits_gather(size_t rb) { return rb <= (size_t{1} << 26); }
+
 // Rows [r_begin, r_end) of y for all tokens.
 void gemm_rows(const WeightMatrix& w, const float* x, float* y, int64_t n_tokens, int64_t r_begin, int64_t r_end,
                bool avx512) {
@@ -518,7 +539,15 @@ void gemm_rows(const WeightMatrix& w, const float* x, float* y, int64_t n_tokens
       const int64_t kc = std::min(kc_step, w.cols - k0);
       const size_t koff = dtype_row_bytes(w.type, k0);
       // pack: packed[tile][k][j] = W[r0 + tile * mr + j][k0 + k]
+      const bool fast_pack = avx512 && w.type == DType::BF16 && kc % 2 == 0 &&
+                             rb_fits_gather(row_bytes);
       for (int64_t i = 0; i < ntiles * mr; ++i) {
+        if (fast_pack && i % mr == 0 && i + mr <= nr) {  // a whole tile at once
+          pack_bf16_avx512(base + static_cast<size_t>(r0 + i) * row_bytes + koff, row_bytes, kc,
+                           packed.data() + (i / mr) * kc * mr);
+          i += mr - 1;
+          continue;
+        }
         float* dst = packed.data() + (i / mr) * kc * mr + (i % mr);
         if (i < nr) {
           quant::dequantize(w.type, base + static_cast<size_t>(r0 + i) * row_bytes + koff, tmp.data(), kc);
