@@ -1,6 +1,8 @@
 // Unicode helpers of the chat-template interpreter (see jinja_text.h).
 #include "tokenizer/jinja_text.h"
 
+#include "tokenizer/unicode.h"
+
 namespace rkv::jinja {
 namespace {
 
@@ -28,21 +30,9 @@ uint32_t decode_one(std::string_view s, size_t i, size_t& n) {
 void append_utf8(std::string& out, uint32_t cp) {
   if (cp >= 0xDC80 && cp <= 0xDCFF) {  // a raw invalid byte
     out += static_cast<char>(cp - 0xDC00);
-  } else if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
+    return;
   }
+  tok::utf8_append(out, cp);
 }
 
 std::vector<uint32_t> decode_utf8(std::string_view s) {
