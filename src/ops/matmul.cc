@@ -14,6 +14,7 @@
 #include <cstring>
 #include <vector>
 
+#include "ops/matmul_int8.h"
 #include "ops/quant_internal.h"
 #include "rkv/core/error.h"
 #include "rkv/ops/matmul.h"
@@ -579,6 +580,11 @@ void matmul_isa(Isa isa, const WeightMatrix& w, const float* x, float* y, int64_
     std::fill(y, y + n_tokens * w.rows, 0.0f);
     return;
   }
+  const Isa eff = std::min(isa, best_isa());
+  if (eff == Isa::Avx512 && n_tokens >= int8_gemm::kMinTokens && int8_gemm::supports(w.type)) {
+    int8_gemm::matmul(w, x, y, n_tokens, pool);
+    return;
+  }
   if (QDot qdot = pick_qdot(isa, w.type)) {
     thread_local QuantX qx;
     const int scale_block = (w.type == DType::Q4_K || w.type == DType::Q5_K || w.type == DType::Q6_K) ? 256 : 32;
@@ -605,7 +611,6 @@ void matmul_isa(Isa isa, const WeightMatrix& w, const float* x, float* y, int64_
     });
     return;
   }
-  const Isa eff = std::min(isa, best_isa());
   if ((w.type == DType::BF16 || w.type == DType::F16) && n_tokens < 4 && eff >= Isa::Avx2 && cpu_features().f16c) {
     const bool bf16 = w.type == DType::BF16;
     const size_t rb = dtype_row_bytes(w.type, w.cols);
