@@ -10,8 +10,10 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
+#include <utility>
 #include <vector>
 
 #include "ops/matmul_int8.h"
@@ -406,20 +408,22 @@ void matmul_rows(const WeightMatrix& w, const float* x, float* y, int64_t n_toke
   }
 }
 
-// ---- blocked f32 GEMM for prefill (F32 / F16 / BF16 / Q5_K, n_tokens >= 4)
+// ---- blocked f32 GEMM for prefill (F32 / F16 / BF16, and the quantized types without VNNI; n_tokens >= 4)
 //
 // Each thread takes a contiguous range of rows. Per block of kGemmKc columns
 // and kGemmRows rows, the weights are dequantized once and packed as
 // [row tile][k][kMr rows] (a short tile padded with zeros); then for every
-// tile of up to 6 tokens each packed row tile is multiplied by broadcast
-// activations into kMr x 6 register accumulators, so a weight block is read
-// from L2 once per 6 tokens instead of once per token and no horizontal sums
+// tile of up to 12 tokens (AVX2: 6) each packed row tile is multiplied by broadcast
+// activations into kMr x NT register accumulators, so a weight block is read
+// from L2 once per 12 tokens instead of once per token and no horizontal sums
 // are needed. Column blocks after the first add into y (short blocks keep
 // the f32 summation chains as short as the dot kernels').
 
 constexpr int64_t kGemmKc = 64;
 constexpr int64_t kGemmRows = 256;
-constexpr int kGemmNr = 6;
+// tokens per register tile: 2 x NT accumulators + 2 weight registers must fit
+// the register file (32 zmm / 16 ymm)
+constexpr int kGemmNr512 = 12, kGemmNr256 = 6;
 
 // acc rows [MR] for each of NT tokens over kc packed columns; out[t][MR].
 template <int NT>
@@ -492,12 +496,19 @@ __attribute__((target("avx2,fma"))) void gemm_tile_avx2(const float* wp, const f
 // y: [tokens][ldy] at the tile's first row; nv valid rows; add: y += acc, else y = acc.
 using GemmTile = void (*)(const float*, const float*, int64_t, int64_t, float*, int64_t, int, bool);
 
+template <int... N>
+constexpr auto gemm_tiles_512(std::integer_sequence<int, N...>) {
+  return std::array<GemmTile, sizeof...(N)>{gemm_tile_avx512<N + 1>...};
+}
+template <int... N>
+constexpr auto gemm_tiles_256(std::integer_sequence<int, N...>) {
+  return std::array<GemmTile, sizeof...(N)>{gemm_tile_avx2<N + 1>...};
+}
+
 GemmTile pick_gemm_tile(bool avx512, int nt) {
-  static const GemmTile k512[kGemmNr] = {gemm_tile_avx512<1>, gemm_tile_avx512<2>, gemm_tile_avx512<3>,
-                                         gemm_tile_avx512<4>, gemm_tile_avx512<5>, gemm_tile_avx512<6>};
-  static const GemmTile k256[kGemmNr] = {gemm_tile_avx2<1>, gemm_tile_avx2<2>, gemm_tile_avx2<3>,
-                                         gemm_tile_avx2<4>, gemm_tile_avx2<5>, gemm_tile_avx2<6>};
-  return (avx512 ? k512 : k256)[nt - 1];
+  static constexpr auto k512 = gemm_tiles_512(std::make_integer_sequence<int, kGemmNr512>{});
+  static constexpr auto k256 = gemm_tiles_256(std::make_integer_sequence<int, kGemmNr256>{});
+  return avx512 ? k512[nt - 1] : k256[nt - 1];
 }
 
 // Packs a BF16 tile: dst[k][32] = W[row j][k0 + k] for 32 rows at `rows`
@@ -557,8 +568,9 @@ void gemm_rows(const WeightMatrix& w, const float* x, float* y, int64_t n_tokens
           for (int64_t k = 0; k < kc; ++k) dst[k * mr] = 0.0f;
         }
       }
-      for (int64_t t0 = 0; t0 < n_tokens; t0 += kGemmNr) {
-        const int nt = static_cast<int>(std::min<int64_t>(kGemmNr, n_tokens - t0));
+      const int64_t max_nt = avx512 ? kGemmNr512 : kGemmNr256;
+      for (int64_t t0 = 0; t0 < n_tokens; t0 += max_nt) {
+        const int nt = static_cast<int>(std::min<int64_t>(max_nt, n_tokens - t0));
         const GemmTile tile = pick_gemm_tile(avx512, nt);
         for (int64_t ti = 0; ti < ntiles; ++ti) {
           const int64_t rr = r0 + ti * mr;
