@@ -5,6 +5,27 @@
 #include <utility>
 
 namespace rkv {
+namespace {
+
+// Polls `ready` for up to ThreadPool::kSpin; true once it holds.
+template <typename Ready>
+bool spin_until(const Ready& ready) {
+  const auto deadline = std::chrono::steady_clock::now() + ThreadPool::kSpin;
+  for (;;) {
+    for (int i = 0; i < 64; ++i) {
+      if (ready()) return true;
+      __builtin_ia32_pause();
+    }
+    if (std::chrono::steady_clock::now() >= deadline) return ready();
+  }
+}
+
+void chunk_of(int64_t n, int parts, int index, int64_t& begin, int64_t& end) {
+  begin = n * index / parts;
+  end = n * (index + 1) / parts;
+}
+
+}  // namespace
 
 int ThreadPool::default_threads() {
   if (const char* env = std::getenv("RKV_THREADS")) {
@@ -23,30 +44,24 @@ ThreadPool::ThreadPool(int threads) {
 ThreadPool::~ThreadPool() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    stopping_ = true;
+    stopping_.store(true);
   }
   work_ready_.notify_all();
   for (auto& t : workers_) t.join();
 }
 
-static void chunk_of(int64_t n, int parts, int index, int64_t& begin, int64_t& end) {
-  begin = n * index / parts;
-  end = n * (index + 1) / parts;
-}
-
 void ThreadPool::worker_loop(int index) {
   uint64_t seen = 0;
   for (;;) {
-    const std::function<void(int64_t, int64_t)>* job;
-    int64_t n;
-    {
+    auto ready = [&] { return stopping_.load(std::memory_order_acquire) || generation_.load(std::memory_order_acquire) != seen; };
+    if (!spin_until(ready)) {
       std::unique_lock<std::mutex> lock(mutex_);
-      work_ready_.wait(lock, [&] { return stopping_ || generation_ != seen; });
-      if (stopping_) return;
-      seen = generation_;
-      job = job_;
-      n = job_n_;
+      work_ready_.wait(lock, ready);
     }
+    if (stopping_.load(std::memory_order_acquire)) return;
+    seen = generation_.load(std::memory_order_acquire);
+    const std::function<void(int64_t, int64_t)>* job = job_;
+    const int64_t n = job_n_;
     int64_t begin, end;
     chunk_of(n, size(), index, begin, end);
     std::exception_ptr error;
@@ -55,10 +70,13 @@ void ThreadPool::worker_loop(int index) {
     } catch (...) {
       error = std::current_exception();
     }
-    {
+    if (error) {
       std::lock_guard<std::mutex> lock(mutex_);
-      if (error && !worker_error_) worker_error_ = error;
-      if (--pending_ == 0) work_done_.notify_one();
+      if (!worker_error_) worker_error_ = error;
+    }
+    if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      std::lock_guard<std::mutex> lock(mutex_);  // the caller may be between its check and its wait
+      work_done_.notify_one();
     }
   }
 }
@@ -73,8 +91,8 @@ void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64
     std::lock_guard<std::mutex> lock(mutex_);
     job_ = &fn;
     job_n_ = n;
-    pending_ = static_cast<int>(workers_.size());
-    ++generation_;
+    pending_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
+    generation_.fetch_add(1, std::memory_order_release);
   }
   work_ready_.notify_all();
   int64_t begin, end;
@@ -85,8 +103,14 @@ void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64
   } catch (...) {
     error = std::current_exception();
   }
-  std::unique_lock<std::mutex> lock(mutex_);
-  work_done_.wait(lock, [&] { return pending_ == 0; });
+  auto done = [&] { return pending_.load(std::memory_order_acquire) == 0; };
+  std::unique_lock<std::mutex> lock(mutex_, std::defer_lock);
+  if (!spin_until(done)) {
+    lock.lock();
+    work_done_.wait(lock, done);
+  } else {
+    lock.lock();
+  }
   if (!error) error = std::exchange(worker_error_, nullptr);
   worker_error_ = nullptr;
   if (error) std::rethrow_exception(error);

@@ -185,6 +185,20 @@ __attribute__((target("avx2,fma,f16c"))) float dot_q4_0_avx2(const uint8_t* row,
   return hsum256(acc) - off;
 }
 
+// The twelve scale bytes of a Q4_K / Q5_K block as three u32 words, unpacked
+// branch-free into eight 6-bit scales (sc) and eight 6-bit mins (m), byte j =
+// sub-block j (the vector form of quant::scale_min_k4):
+//   j < 4: sc = s[j] & 63, m = s[j+4] & 63
+//   j >= 4: sc = (s[j+4] & 15) | (s[j-4] >> 6) << 4, m = (s[j+4] >> 4) | (s[j] >> 6) << 4
+inline void unpack_k4_scales(const uint8_t* s, uint8_t* sc, uint8_t* m) {
+  uint32_t u[3];
+  std::memcpy(u, s, 12);
+  const uint32_t sc_w[2] = {u[0] & 0x3f3f3f3fu, (u[2] & 0x0f0f0f0fu) | (((u[0] >> 6) & 0x03030303u) << 4)};
+  const uint32_t m_w[2] = {u[1] & 0x3f3f3f3fu, ((u[2] >> 4) & 0x0f0f0f0fu) | (((u[1] >> 6) & 0x03030303u) << 4)};
+  std::memcpy(sc, sc_w, 8);
+  std::memcpy(m, m_w, 8);
+}
+
 // One Q4_K (Q5: Q5_K) row against up to 8 tokens whose activations share one
 // scale per 256 (like the weights' super-blocks): the eight sub-block products
 // are combined in int32 with their 6-bit scales, one float FMA per
@@ -207,17 +221,8 @@ __attribute__((target("avx2,fma,f16c"))) void row_q4_k_avx2(const uint8_t* row, 
     _mm_prefetch(reinterpret_cast<const char*>(blk + 1024 + 64), _MM_HINT_T0);
     _mm_prefetch(reinterpret_cast<const char*>(blk + 1024 + 128), _MM_HINT_T0);
     const float d = f16_avx(blk), dmin = f16_avx(blk + 2);
-    // The twelve scale bytes as three u32 words, unpacked branch-free into
-    // eight 6-bit scales (sc) and eight 6-bit mins (m), byte j = sub-block j:
-    //   j < 4: sc = s[j] & 63, m = s[j+4] & 63
-    //   j >= 4: sc = (s[j+4] & 15) | (s[j-4] >> 6) << 4, m = (s[j+4] >> 4) | (s[j] >> 6) << 4
-    uint32_t u[3];
-    std::memcpy(u, blk + 4, 12);
-    const uint32_t sc_w[2] = {u[0] & 0x3f3f3f3fu, (u[2] & 0x0f0f0f0fu) | (((u[0] >> 6) & 0x03030303u) << 4)};
-    const uint32_t m_w[2] = {u[1] & 0x3f3f3f3fu, ((u[2] >> 4) & 0x0f0f0f0fu) | (((u[1] >> 6) & 0x03030303u) << 4)};
     uint8_t sc[8], m[8];
-    std::memcpy(sc, sc_w, 8);
-    std::memcpy(m, m_w, 8);
+    unpack_k4_scales(blk + 4, sc, m);
     const __m256i mins8 = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(m)));
     const __m256i sc16 = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(sc))));
     const uint8_t* qs = blk + (Q5 ? 48 : 16);
@@ -255,6 +260,65 @@ __attribute__((target("avx2,fma,f16c"))) void row_q4_k_avx2(const uint8_t* row, 
     }
   }
   for (int t = 0; t < nt; ++t) out[t] = hsum256(_mm256_sub_ps(acc[t], macc[t]));
+}
+
+// The AVX-512 form of row_q4_k_avx2: a 32-byte chunk c of qs gives sub-blocks
+// 2c (low nibbles) and 2c+1 (high) in one zmm, matching 64 consecutive
+// activations; maddubs makes int16 pairs and vpdpwssd multiplies them by the
+// sub-block scales (int16 lanes 0-15: scale 2c, 16-31: scale 2c+1) into int32.
+template <bool Q5>
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma,f16c"))) void row_q4_k_avx512(
+    const uint8_t* row, const int8_t* xq, const float* xd, const int32_t* xs, int64_t cols, int nt, float* out) {
+  __m512 acc[8];
+  __m256 macc[8];  // min terms
+  for (int t = 0; t < nt; ++t) {
+    acc[t] = _mm512_setzero_ps();
+    macc[t] = _mm256_setzero_ps();
+  }
+  const int64_t nsb = cols / 256, nb = cols / 32;
+  const __m512i m4 = _mm512_set1_epi8(0x0F);
+  __m512i sc_idx[4];  // int16 lane l of chunk c takes scale 2c + l / 16
+  for (int c = 0; c < 4; ++c)
+    sc_idx[c] = _mm512_inserti64x4(_mm512_set1_epi16(static_cast<int16_t>(2 * c)),
+                                   _mm256_set1_epi16(static_cast<int16_t>(2 * c + 1)), 1);
+  for (int64_t sb = 0; sb < nsb; ++sb) {
+    const uint8_t* blk = row + (Q5 ? 176 : 144) * sb;
+    _mm_prefetch(reinterpret_cast<const char*>(blk + 1024), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(blk + 1024 + 64), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(blk + 1024 + 128), _MM_HINT_T0);
+    const float d = f16_avx(blk), dmin = f16_avx(blk + 2);
+    uint8_t sc[8], m[8];
+    unpack_k4_scales(blk + 4, sc, m);
+    const __m256i mins8 = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(m)));
+    const __m512i sc16 = _mm512_castsi128_si512(_mm_cvtepu8_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(sc))));
+    const uint8_t* qs = blk + (Q5 ? 48 : 16);
+    __m256i qh = _mm256_setzero_si256();
+    if constexpr (Q5) qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 16));
+    __m512i q[4], scv[4];
+    for (int c = 0; c < 4; ++c) {
+      const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs + 32 * c));
+      q[c] = _mm512_and_si512(_mm512_inserti64x4(_mm512_castsi256_si512(v), _mm256_srli_epi16(v, 4), 1), m4);
+      if constexpr (Q5) {
+        // (qh >> 2c) & 1 and (qh >> 2c+1) & 1 per byte, moved to bit 4
+        const __m256i one = _mm256_set1_epi8(1);
+        const __m256i b_lo = _mm256_and_si256(_mm256_srli_epi16(qh, 2 * c), one);
+        const __m256i b_hi = _mm256_and_si256(_mm256_srli_epi16(qh, 2 * c + 1), one);
+        q[c] = _mm512_or_si512(q[c], _mm512_slli_epi16(_mm512_inserti64x4(_mm512_castsi256_si512(b_lo), b_hi, 1), 4));
+      }
+      scv[c] = _mm512_permutexvar_epi16(sc_idx[c], sc16);
+    }
+    for (int t = 0; t < nt; ++t) {
+      const int8_t* x = xq + t * cols + 256 * sb;
+      __m512i sumi = _mm512_setzero_si512();
+      for (int c = 0; c < 4; ++c)
+        sumi = _mm512_dpwssd_epi32(sumi, _mm512_maddubs_epi16(q[c], _mm512_loadu_si512(x + 64 * c)), scv[c]);
+      const float dx = xd[t * nsb + sb];
+      acc[t] = _mm512_fmadd_ps(_mm512_set1_ps(d * dx), _mm512_cvtepi32_ps(sumi), acc[t]);
+      const __m256i mx = _mm256_mullo_epi32(mins8, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xs + t * nb + 8 * sb)));
+      macc[t] = _mm256_fmadd_ps(_mm256_set1_ps(dmin * dx), _mm256_cvtepi32_ps(mx), macc[t]);
+    }
+  }
+  for (int t = 0; t < nt; ++t) out[t] = hsum512(acc[t]) - hsum256(macc[t]);
 }
 
 // One Q6_K row against up to 8 tokens (activations: one scale per 256).
@@ -309,7 +373,12 @@ void row_from_dot(const uint8_t* row, const int8_t* xq, const float* xd, const i
 using QDot = void (*)(const uint8_t*, const int8_t*, const float*, const int32_t*, int64_t, int, float*);
 
 QDot pick_qdot(Isa isa, DType t) {
-  if (std::min(isa, best_isa()) < Isa::Avx2 || !cpu_features().f16c) return nullptr;
+  isa = std::min(isa, best_isa());
+  if (isa < Isa::Avx2 || !cpu_features().f16c) return nullptr;
+  if (isa == Isa::Avx512 && cpu_features().avx512_vnni && cpu_features().avx512vl) {
+    if (t == DType::Q4_K) return row_q4_k_avx512<false>;
+    if (t == DType::Q5_K) return row_q4_k_avx512<true>;
+  }
   switch (t) {
     case DType::Q8_0: return row_from_dot<dot_q8_0_avx2>;
     case DType::Q4_0: return row_from_dot<dot_q4_0_avx2>;
@@ -408,7 +477,7 @@ void matmul_rows(const WeightMatrix& w, const float* x, float* y, int64_t n_toke
   }
 }
 
-// ---- blocked f32 GEMM for prefill (F32 / F16 / BF16, and the quantized types without VNNI; n_tokens >= 4)
+// ---- blocked f32 GEMM for prefill (F32 / F16 / BF16, n_tokens >= 4)
 //
 // Each thread takes a contiguous range of rows. Per block of kGemmKc columns
 // and kGemmRows rows, the weights are dequantized once and packed as

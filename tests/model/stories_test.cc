@@ -3,6 +3,7 @@
 // the first positions (float64 reference, compared with a tolerance).
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 
 #include "common/testing.h"
@@ -64,6 +65,25 @@ TEST(Stories260K, GreedyAndLogitsMatchReference) {
       auto rl = e["logits"].get<std::vector<double>>();
       for (int64_t i = 0; i < V; ++i) EXPECT_NEAR(batch[i], rl[i], 1e-3);
     }
+}
+
+// The weights mapped in place (RKV_MMAP=1) and copied into memory
+// (RKV_MMAP=0) give bit-identical logits.
+TEST(Stories260K, MappedAndCopiedWeightsAgree) {
+  RKV_REQUIRE_ASSET("models/stories260K.gguf");
+  std::vector<int32_t> ids = {1, 403, 407, 261, 378}, pos = {0, 1, 2, 3, 4};
+  std::vector<std::vector<float>> out;
+  for (const char* mode : {"1", "0"}) {
+    ::setenv("RKV_MMAP", mode, 1);
+    auto model = Model::load(test::asset("models/stories260K.gguf"));
+    ThreadPool pool(2);
+    auto caches = model->make_caches(8);
+    std::vector<float> logits(static_cast<size_t>(model->config().vocab_size));
+    model->forward(ids.data(), pos.data(), static_cast<int64_t>(ids.size()), caches, logits.data(), false, pool);
+    out.push_back(logits);
+  }
+  ::unsetenv("RKV_MMAP");
+  EXPECT_EQ(out[0], out[1]);
 }
 
 }  // namespace

@@ -5,8 +5,14 @@
 // split depends only on n and the thread count, so results that are computed
 // per index are independent of scheduling. A pool of 1 runs inline. An
 // exception thrown by any chunk is rethrown to the caller once all finish.
+//
+// Decoding one token makes ~200 short parallel_for calls; waking a sleeping
+// thread costs tens of microseconds (more in a VM), so idle workers and the
+// waiting caller first spin for a short while (kSpin) and only then sleep.
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <exception>
@@ -29,18 +35,21 @@ class ThreadPool {
 
   static int default_threads();  // RKV_THREADS or hardware concurrency
 
+  // How long an idle thread polls before it sleeps.
+  static constexpr std::chrono::microseconds kSpin{200};
+
  private:
   void worker_loop(int index);
 
   std::vector<std::thread> workers_;
   std::mutex mutex_;
   std::condition_variable work_ready_, work_done_;
-  const std::function<void(int64_t, int64_t)>* job_ = nullptr;
+  const std::function<void(int64_t, int64_t)>* job_ = nullptr;  // written before generation_ moves
   int64_t job_n_ = 0;
-  uint64_t generation_ = 0;
-  int pending_ = 0;
-  bool stopping_ = false;
-  std::exception_ptr worker_error_;  // first exception thrown by a worker in the current job
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<int> pending_{0};
+  std::atomic<bool> stopping_{false};
+  std::exception_ptr worker_error_;  // first exception thrown by a worker in the current job (under mutex_)
 };
 
 }  // namespace rkv
