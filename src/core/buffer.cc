@@ -17,24 +17,48 @@
 
 namespace rkv {
 
-AlignedBuffer::AlignedBuffer(size_t bytes) : size_(bytes) {
+AlignedBuffer::AlignedBuffer(size_t bytes, Pages pages) : size_(bytes) {
   if (bytes == 0) return;
+  if (pages == Pages::Huge) {
+    constexpr size_t kHuge = size_t{2} << 20;
+    const size_t rounded = (bytes + kHuge - 1) / kHuge * kHuge;
+    // Over-map by one huge page and trim, so the range starts on a 2 MiB boundary.
+    void* raw = ::mmap(nullptr, rounded + kHuge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (raw == MAP_FAILED) fail("out of memory mapping ", bytes, " bytes: ", std::strerror(errno));
+    const uintptr_t begin = reinterpret_cast<uintptr_t>(raw), aligned = (begin + kHuge - 1) / kHuge * kHuge;
+    if (aligned > begin) ::munmap(raw, aligned - begin);
+    if (const size_t tail = begin + rounded + kHuge - (aligned + rounded)) ::munmap(reinterpret_cast<void*>(aligned + rounded), tail);
+    data_ = reinterpret_cast<void*>(aligned);
+    mapped_ = rounded;
+    ::madvise(data_, rounded, MADV_HUGEPAGE);  // advisory: ignored where THP is off
+    return;  // anonymous pages read as zero
+  }
   size_t rounded = (bytes + kAlignment - 1) / kAlignment * kAlignment;
   data_ = std::aligned_alloc(kAlignment, rounded);
   if (!data_) fail("out of memory allocating ", bytes, " bytes");
   std::memset(data_, 0, rounded);
 }
 
-AlignedBuffer::~AlignedBuffer() { std::free(data_); }
+void AlignedBuffer::release() {
+  if (mapped_ > 0)
+    ::munmap(data_, mapped_);
+  else
+    std::free(data_);
+}
+
+AlignedBuffer::~AlignedBuffer() { release(); }
 
 AlignedBuffer::AlignedBuffer(AlignedBuffer&& other) noexcept
-    : data_(std::exchange(other.data_, nullptr)), size_(std::exchange(other.size_, 0)) {}
+    : data_(std::exchange(other.data_, nullptr)),
+      size_(std::exchange(other.size_, 0)),
+      mapped_(std::exchange(other.mapped_, 0)) {}
 
 AlignedBuffer& AlignedBuffer::operator=(AlignedBuffer&& other) noexcept {
   if (this != &other) {
-    std::free(data_);
+    release();
     data_ = std::exchange(other.data_, nullptr);
     size_ = std::exchange(other.size_, 0);
+    mapped_ = std::exchange(other.mapped_, 0);
   }
   return *this;
 }

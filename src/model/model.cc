@@ -23,8 +23,29 @@ namespace rkv {
 
 namespace fs = std::filesystem;
 
+// Bump allocator over 256 MiB huge-page buffers for weights copied out of
+// the files (pages never touched cost no memory, so the tail is free).
+class WeightArena {
+ public:
+  void* allocate(size_t bytes) {
+    bytes = (bytes + AlignedBuffer::kAlignment - 1) / AlignedBuffer::kAlignment * AlignedBuffer::kAlignment;
+    if (chunks_.empty() || used_ + bytes > chunks_.back().size()) {
+      chunks_.emplace_back(std::max(bytes, kChunkBytes), AlignedBuffer::Pages::Huge);
+      used_ = 0;
+    }
+    void* p = chunks_.back().as<uint8_t>() + used_;
+    used_ += bytes;
+    return p;
+  }
+
+ private:
+  static constexpr size_t kChunkBytes = size_t{256} << 20;
+  std::vector<AlignedBuffer> chunks_;
+  size_t used_ = 0;
+};
+
 struct Model::Storage {
-  std::vector<AlignedBuffer> copies;  // weights copied out of the files (copy_weights_into_memory)
+  WeightArena copies;  // weights copied out of the files (copy_weights_into_memory)
   std::vector<std::unique_ptr<SafetensorsFile>> safetensors;
   std::map<std::string, size_t> where;  // tensor -> index in safetensors
   std::unique_ptr<GgufFile> gguf;
@@ -195,14 +216,10 @@ void Model::load_weights(const std::function<bool(const std::string&)>& has,
               ": tensor '", name, "' has type ", dtype_name(t.type), " (weights must be f32, f16, bf16 or GGUF blocks)");
     WeightMatrix w{t.data, t.type, rows, cols};
     if (copy_weights) {
-      // Anonymous memory (transparent huge pages where the kernel allows)
-      // instead of the file mapping: fewer TLB misses and page faults.
       const size_t bytes = dtype_row_bytes(t.type, cols) * static_cast<size_t>(rows);
-      AlignedBuffer buf(bytes);
-      ::madvise(buf.data(), bytes, MADV_HUGEPAGE);
-      std::memcpy(buf.data(), t.data, bytes);
-      w.data = buf.data();
-      storage_->copies.push_back(std::move(buf));
+      void* dst = storage_->copies.allocate(bytes);
+      std::memcpy(dst, t.data, bytes);
+      w.data = dst;
     } else {
       // Ask for huge pages on the mapped range (honoured where the kernel
       // supports file THP; harmless elsewhere).

@@ -362,6 +362,89 @@ __attribute__((target("avx2,fma,f16c"))) void row_q6_k_avx2(const uint8_t* row, 
   for (int t = 0; t < nt; ++t) out[t] = hsum256(acc[t]);
 }
 
+// The AVX-512 form of row_q6_k_avx2: each half's four 32-element groups as
+// two zmm of 64 consecutive elements; int16 lane l of zmm p (0..3) takes the
+// scale of 16-element sub-block 4p + l / 8.
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma,f16c"))) void row_q6_k_avx512(
+    const uint8_t* row, const int8_t* xq, const float* xd, const int32_t*, int64_t cols, int nt, float* out) {
+  __m512 acc[8];
+  for (int t = 0; t < nt; ++t) acc[t] = _mm512_setzero_ps();
+  const int64_t nsb = cols / 256;
+  const __m512i m4 = _mm512_set1_epi8(0x0F), m30 = _mm512_set1_epi8(0x30), c32 = _mm512_set1_epi8(32);
+  __m512i sc_idx[4];
+  for (int p = 0; p < 4; ++p)
+    sc_idx[p] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set_m128i(_mm_set1_epi16(static_cast<int16_t>(4 * p + 1)),
+                                                                           _mm_set1_epi16(static_cast<int16_t>(4 * p)))),
+                                   _mm256_set_m128i(_mm_set1_epi16(static_cast<int16_t>(4 * p + 3)),
+                                                    _mm_set1_epi16(static_cast<int16_t>(4 * p + 2))),
+                                   1);
+  for (int64_t sb = 0; sb < nsb; ++sb) {
+    const uint8_t* blk = row + 210 * sb;
+    _mm_prefetch(reinterpret_cast<const char*>(blk + 1024), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(blk + 1024 + 64), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(blk + 1024 + 128), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(blk + 1024 + 192), _MM_HINT_T0);
+    const float d = f16_avx(blk + 208);
+    const __m512i sc16 =
+        _mm512_castsi256_si512(_mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 192))));
+    __m512i q[4], scv[4];  // q[2h + k]: elements 128h + 64k .. +63
+    for (int h = 0; h < 2; ++h) {
+      const __m512i ql = _mm512_loadu_si512(blk + 64 * h);  // [ql0 | ql1]
+      const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 128 + 32 * h));
+      const __m512i qh2 = _mm512_inserti64x4(_mm512_castsi256_si512(qh), _mm256_srli_epi16(qh, 2), 1);
+      q[2 * h] = _mm512_or_si512(_mm512_and_si512(ql, m4), _mm512_and_si512(_mm512_slli_epi16(qh2, 4), m30));
+      q[2 * h + 1] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql, 4), m4), _mm512_and_si512(qh2, m30));
+    }
+    for (int p = 0; p < 4; ++p) scv[p] = _mm512_permutexvar_epi16(sc_idx[p], sc16);
+    for (int t = 0; t < nt; ++t) {
+      const int8_t* x = xq + t * cols + 256 * sb;
+      __m512i sumi = _mm512_setzero_si512();
+      for (int p = 0; p < 4; ++p) {
+        const __m512i xv = _mm512_loadu_si512(x + 64 * p);
+        // q - 32 in int16 pairs: |2 * 63 * 127| + |2 * 32 * 127| < 32768
+        const __m512i pr = _mm512_sub_epi16(_mm512_maddubs_epi16(q[p], xv), _mm512_maddubs_epi16(c32, xv));
+        sumi = _mm512_dpwssd_epi32(sumi, pr, scv[p]);
+      }
+      acc[t] = _mm512_fmadd_ps(_mm512_set1_ps(d * xd[t * nsb + sb]), _mm512_cvtepi32_ps(sumi), acc[t]);
+    }
+  }
+  for (int t = 0; t < nt; ++t) out[t] = hsum512(acc[t]);
+}
+
+// Q8_0 on AVX-512 VNNI, two blocks (64 elements) per step: |q| as unsigned
+// bytes, the activations negated where q < 0, one vpdpbusd; int32 lanes 0-7
+// belong to the first block, 8-15 to the second.
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma,f16c"))) void row_q8_0_avx512(
+    const uint8_t* row, const int8_t* xq, const float* xd, const int32_t* xs, int64_t cols, int nt, float* out) {
+  __m512 acc[8];
+  for (int t = 0; t < nt; ++t) acc[t] = _mm512_setzero_ps();
+  const int64_t nb = cols / 32;
+  int64_t b = 0;
+  for (; b + 2 <= nb; b += 2) {
+    const uint8_t* blk = row + 34 * b;
+    _mm_prefetch(reinterpret_cast<const char*>(blk + 1024), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(blk + 1024 + 64), _MM_HINT_T0);
+    const __m512i q = _mm512_inserti64x4(
+        _mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 2))),
+        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 36)), 1);
+    const __m512i u = _mm512_abs_epi8(q);
+    const __mmask64 neg = _mm512_movepi8_mask(q);
+    const float d0 = f16_avx(blk), d1 = f16_avx(blk + 34);
+    for (int t = 0; t < nt; ++t) {
+      const __m512i xv = _mm512_loadu_si512(xq + t * cols + 32 * b);
+      const __m512i sx = _mm512_mask_sub_epi8(xv, neg, _mm512_setzero_si512(), xv);
+      const __m512i dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), u, sx);
+      const float* dx = xd + t * nb + b;
+      const __m512 scale = _mm512_mask_blend_ps(0xFF00, _mm512_set1_ps(d0 * dx[0]), _mm512_set1_ps(d1 * dx[1]));
+      acc[t] = _mm512_fmadd_ps(scale, _mm512_cvtepi32_ps(dot), acc[t]);
+    }
+  }
+  for (int t = 0; t < nt; ++t) {
+    out[t] = hsum512(acc[t]);
+    if (b < nb) out[t] += dot_q8_0_avx2(row + 34 * b, xq + t * cols + 32 * b, xd + t * nb + b, xs + t * nb + b, 32);
+  }
+}
+
 // Adapts a per-token block dot to the row-against-tokens form.
 template <float (*Dot)(const uint8_t*, const int8_t*, const float*, const int32_t*, int64_t)>
 void row_from_dot(const uint8_t* row, const int8_t* xq, const float* xd, const int32_t* xs, int64_t cols, int nt,
@@ -378,6 +461,8 @@ QDot pick_qdot(Isa isa, DType t) {
   if (isa == Isa::Avx512 && cpu_features().avx512_vnni && cpu_features().avx512vl) {
     if (t == DType::Q4_K) return row_q4_k_avx512<false>;
     if (t == DType::Q5_K) return row_q4_k_avx512<true>;
+    if (t == DType::Q6_K) return row_q6_k_avx512;
+    if (t == DType::Q8_0) return row_q8_0_avx512;
   }
   switch (t) {
     case DType::Q8_0: return row_from_dot<dot_q8_0_avx2>;

@@ -29,4 +29,9 @@ struct KvHeadView {
 void attend(const float* q, int group, int head_dim, const KvHeadView& kv, int64_t pos, int64_t window, float scale,
             float* out, std::vector<float>& scratch);
 
+// The same computed plainly (row by row, exp from libm): what the tests
+// compare the vectorized path with, and the path of CPUs without AVX-512.
+void attend_reference(const float* q, int group, int head_dim, const KvHeadView& kv, int64_t pos, int64_t window,
+                      float scale, float* out, std::vector<float>& scratch);
+
 }  // namespace rkv
