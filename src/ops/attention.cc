@@ -77,7 +77,7 @@ RKV_ATTN_TARGET void softmax_avx512(float* x, int64_t n) {
 
 // scores[g][j] = scale * q[g] . k_j for G query heads (hd a multiple of 16).
 template <int G>
-RKV_ATTN_TARGET void scores_avx512(const float* q, int hd, const KvHeadView& kv, const bool* visible, float scale,
+RKV_ATTN_TARGET void scores_avx512(const float* q, int hd, const KvHeadView& kv, const uint8_t* visible, float scale,
                                    float* scores, int64_t ld) {
   const auto* kb = static_cast<const uint8_t*>(kv.keys);
   const size_t es = dtype_size(kv.type), rb = es * static_cast<size_t>(hd);
@@ -123,7 +123,7 @@ RKV_ATTN_TARGET void weighted_values_avx512(const float* p, int64_t ld, int hd, 
 // Up to 8 query heads at a time; W: as many columns as ~24 accumulators allow
 // (a power of two dividing hd / 16).
 template <int G>
-void heads_avx512(const float* q, int hd, const KvHeadView& kv, const bool* visible, float scale, float* scores,
+void heads_avx512(const float* q, int hd, const KvHeadView& kv, const uint8_t* visible, float scale, float* scores,
                   int64_t ld, float* out) {
   scores_avx512<G>(q, hd, kv, visible, scale, scores, ld);
   for (int g = 0; g < G; ++g) softmax_avx512(scores + g * ld, kv.n);
@@ -138,17 +138,18 @@ void heads_avx512(const float* q, int hd, const KvHeadView& kv, const bool* visi
   }
 }
 
-using HeadsFn = void (*)(const float*, int, const KvHeadView&, const bool*, float, float*, int64_t, float*);
+using HeadsFn = void (*)(const float*, int, const KvHeadView&, const uint8_t*, float, float*, int64_t, float*);
 constexpr HeadsFn kHeads[8] = {heads_avx512<1>, heads_avx512<2>, heads_avx512<3>, heads_avx512<4>,
                                heads_avx512<5>, heads_avx512<6>, heads_avx512<7>, heads_avx512<8>};
 
 void attend_avx512(const float* q, int group, int head_dim, const KvHeadView& kv, int64_t pos, int64_t window,
                    float scale, float* out, std::vector<float>& scratch) {
   const int64_t n = kv.n;
-  // scratch: [group][n] scores, then n visibility flags
-  scratch.resize(static_cast<size_t>(group) * n + static_cast<size_t>(n) / sizeof(float) + 1);
+  scratch.resize(static_cast<size_t>(group) * n);  // [group][n] scores
   float* scores = scratch.data();
-  bool* visible = reinterpret_cast<bool*>(scratch.data() + static_cast<size_t>(group) * n);
+  thread_local std::vector<uint8_t> visible_rows;  // [n]
+  visible_rows.resize(static_cast<size_t>(n));
+  uint8_t* visible = visible_rows.data();
   for (int64_t j = 0; j < n; ++j) {
     const int64_t p = kv.positions[j];
     visible[j] = p <= pos && (window <= 0 || pos - p < window);
