@@ -43,7 +43,7 @@ int main(int argc, char** argv) {
   for (rkv::DType t : types)
     for (rkv::Isa isa : {rkv::Isa::Scalar, rkv::Isa::Avx2, rkv::Isa::Avx512}) {
       if (isa > rkv::best_isa()) continue;
-      for (int64_t n : {1, 64}) {
+      for (int64_t n : {1, 4, 8, 16, 64}) {
         std::string name = std::string(rkv::dtype_name(t)) + "/" + rkv::isa_name(isa) + "/tokens:" + std::to_string(n);
         benchmark::RegisterBenchmark(name.c_str(), run, t, isa, n)->UseRealTime()->Unit(benchmark::kMillisecond);
       }

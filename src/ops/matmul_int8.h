@@ -10,9 +10,10 @@
 
 namespace rkv::int8_gemm {
 
-// Fewest tokens for which packing a weight tile pays off against the
-// per-row kernels (measured with bench_matmul).
-constexpr int64_t kMinTokens = 4;
+// Fewest tokens for which packing the weights pays off against the per-row
+// kernels (bench_matmul, 8960 x 1536: the packing costs about as much as 20
+// tokens through the row kernels, which unpack each block once per 8 tokens).
+constexpr int64_t kMinTokens = 24;
 
 // True when this CPU and weight type can take the VNNI GEMM.
 bool supports(DType type);

@@ -82,7 +82,7 @@ TEST(Matmul, PrefillTilesMatchReferenceForEveryTypeAndIsa) {
       std::vector<uint8_t> q(dtype_row_bytes(t, cols) * rows);
       quantize_matrix(w.data(), rows, cols, t, q.data());
       WeightMatrix m{q.data(), t, rows, cols};
-      for (int64_t n : {4, 5, 13}) {
+      for (int64_t n : {4, 5, 13, 29}) {  // 29: the int8 GEMM (>= 24 tokens), 3 full register tiles + 5
         auto x = randn(static_cast<size_t>(n * cols), 4);
         std::vector<float> ref_exact(static_cast<size_t>(n * rows)), ref_q8(ref_exact.size());
         matmul_reference(m, x.data(), ref_exact.data(), n);
