@@ -8,6 +8,9 @@ const char* stop_reason_name(StopReason r) {
     case StopReason::Eos: return "eos";
     case StopReason::StopString: return "stop";
     case StopReason::Length: return "length";
+    case StopReason::Error: return "error";
+    case StopReason::Cancelled: return "cancelled";
+    case StopReason::Interrupted: return "interrupted";
   }
   return "";
 }

@@ -1,5 +1,6 @@
 // rkv generate with KV compression, --prompts batching, traces, and rkv bench,
 // end to end on stories260K.
+#include <csignal>
 #include <filesystem>
 #include <map>
 #include <sstream>
@@ -182,6 +183,48 @@ TEST(GenerateKv, VerifyFullKvModePassesForEveryMethod) {
     EXPECT_EQ(r.exit_code, 0) << method << ": " << r.out << r.err;
     EXPECT_NE(r.out.find("identical to fullkv (80 tokens)"), std::string::npos) << r.out;
   }
+}
+
+TEST(GenerateKv, AnUnservablePromptFailsAloneAndTheOthersComplete) {
+  RKV_REQUIRE_ASSET("models/stories260K.gguf");
+  test::TempDir dir;
+  // fullkv, f32: 5 layers x 4 KV heads x 8 x 2 x 4 bytes = 1280 bytes a slot, in blocks of 256 slots
+  std::ofstream(dir.path("p.jsonl")) << R"({"ids": [1, 403, 407], "max_new_tokens": 20}
+{"ids": [1, 403, 407], "max_new_tokens": 1000}
+{"ids": [1, 99999]}
+{"ids": [1, 261, 378], "max_new_tokens": 20}
+)";
+  auto r = test::run_rkv({"generate", "-m", stories(), "--prompts", dir.path("p.jsonl"), "--ignore-eos", "--kv-memory",
+                          std::to_string(256 * 1280 + 1000), "--max-batch", "1"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  std::map<int, json> by_index;
+  std::istringstream lines(r.out);
+  std::string line;
+  while (std::getline(lines, line)) {
+    json j = json::parse(line);
+    by_index[j["index"].get<int>()] = j;
+  }
+  ASSERT_EQ(by_index.size(), 4u) << r.out;
+  EXPECT_EQ(by_index[0]["ids"].size(), 20u);
+  EXPECT_EQ(by_index[1]["stop"], "error");
+  EXPECT_NE(by_index[1]["error"].get<std::string>().find("KV memory"), std::string::npos) << by_index[1];
+  EXPECT_EQ(by_index[2]["stop"], "error");
+  EXPECT_NE(by_index[2]["error"].get<std::string>().find("99999"), std::string::npos) << by_index[2];
+  EXPECT_EQ(by_index[3]["ids"].size(), 20u);
+}
+
+TEST(GenerateKv, InterruptPrintsWhatWasGeneratedAndExits130) {
+  RKV_REQUIRE_ASSET("models/stories260K.gguf");
+  auto r = test::run_rkv_and_signal({"generate", "-m", stories(), "-p", "Once upon a time", "-n", "2000", "--ignore-eos",
+                                     "--threads", "1"},
+                                    SIGINT);
+  EXPECT_EQ(r.exit_code, 130) << r.err;
+  EXPECT_NE(r.err.find("stop: interrupted"), std::string::npos) << r.err;
+  const auto at = r.err.find("generated ");
+  ASSERT_NE(at, std::string::npos) << r.err;
+  const int generated = std::stoi(r.err.substr(at + 10));
+  EXPECT_GT(generated, 0);
+  EXPECT_LT(generated, 2000);
 }
 
 }  // namespace

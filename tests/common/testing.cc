@@ -1,6 +1,7 @@
 #include "common/testing.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -85,6 +86,47 @@ CommandResult run_rkv(const std::vector<std::string>& args, const std::string& s
   CommandResult r;
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   r.out = slurp(out_path);
+  r.err = slurp(err_path);
+  return r;
+}
+
+CommandResult run_rkv_and_signal(const std::vector<std::string>& args, int sig) {
+  TempDir tmp;
+  const std::string err_path = tmp.path("stderr");
+  int out_pipe[2];
+  if (pipe(out_pipe) != 0) return {};
+  pid_t pid = fork();
+  if (pid == 0) {
+    int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(out_pipe[1], 1);
+    dup2(err, 2);
+    close(out_pipe[0]);
+    std::vector<char*> argv;
+    std::string binary = RKV_BINARY;
+    argv.push_back(binary.data());
+    std::vector<std::string> copies = args;
+    for (auto& a : copies) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(binary.c_str(), argv.data());
+    _exit(127);
+  }
+  close(out_pipe[1]);
+  CommandResult r;
+  char buf[4096];
+  bool signalled = false;
+  for (;;) {
+    ssize_t n = read(out_pipe[0], buf, sizeof buf);
+    if (n <= 0) break;
+    r.out.append(buf, static_cast<size_t>(n));
+    if (!signalled) {
+      kill(pid, sig);
+      signalled = true;
+    }
+  }
+  close(out_pipe[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   r.err = slurp(err_path);
   return r;
 }

@@ -37,6 +37,9 @@ struct CommandResult {
 };
 // Runs the rkv binary with args (no shell), capturing stdout and stderr.
 CommandResult run_rkv(const std::vector<std::string>& args, const std::string& stdin_text = "");
+// Runs the rkv binary and sends it `sig` as soon as it has written anything
+// to stdout (e.g. SIGINT in the middle of a streamed generation).
+CommandResult run_rkv_and_signal(const std::vector<std::string>& args, int sig);
 
 }  // namespace rkv::test
 

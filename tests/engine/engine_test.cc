@@ -1,4 +1,6 @@
 // The generation loop of RKV-SPEC.md §2 on a small real decoder (toy_model.h).
+#include <cmath>
+#include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -121,7 +123,7 @@ TEST(Engine, BatchedSequencesGiveTheSameTokensAsAlone) {
     Engine engine(model, o, pool);
     for (size_t i = 0; i < prompts.size(); ++i) engine.submit(request(prompts[i], lengths[i]));
     std::map<int, std::vector<int32_t>> together;
-    engine.run({nullptr, [&](const GenerationResult& r) { together[r.id] = r.ids; }});
+    engine.run({.on_done = [&](const GenerationResult& r) { together[r.id] = r.ids; }});
     for (size_t i = 0; i < prompts.size(); ++i) EXPECT_EQ(together[static_cast<int>(i)], alone[i]) << method_name(m) << " prompt " << i;
     EXPECT_EQ(*std::max_element(model.batch_sizes.begin(), model.batch_sizes.end()), 3);
   }
@@ -138,13 +140,138 @@ TEST(Engine, KvMemoryBoundsTheBatch) {
   Engine engine(model, o, pool);
   for (int i = 0; i < 5; ++i) engine.submit(request(prompt_of(10, 30 + i), 30));
   int done = 0;
-  engine.run({nullptr, [&](const GenerationResult&) { ++done; }});
+  engine.run({.on_done = [&](const GenerationResult&) { ++done; }});
   EXPECT_EQ(done, 5);
   EXPECT_EQ(*std::max_element(model.batch_sizes.begin(), model.batch_sizes.end()), 2);
-  o.kv_memory = per_sequence / 2;  // can never fit
-  Engine tiny(model, o, pool);
-  tiny.submit(request(prompt_of(10, 1), 30));
-  EXPECT_THROW(tiny.run({}), Error);
+  // A request that can never fit fails alone; the others still run.
+  o.kv_memory = per_sequence + per_sequence / 2;
+  Engine tight(model, o, pool);
+  tight.submit(request(prompt_of(10, 1), 30));
+  tight.submit(request(prompt_of(400, 2), 300));  // needs far more than the limit
+  tight.submit(request(prompt_of(10, 3), 30));
+  std::map<int, GenerationResult> results;
+  tight.run({.on_done = [&](const GenerationResult& r) { results[r.id] = r; }});
+  ASSERT_EQ(results.size(), 3u);
+  EXPECT_EQ(results[0].ids.size(), 30u);
+  EXPECT_EQ(results[1].stop, StopReason::Error);
+  EXPECT_TRUE(results[1].ids.empty());
+  EXPECT_NE(results[1].error.find("KV memory limit"), std::string::npos) << results[1].error;
+  EXPECT_EQ(results[2].ids.size(), 30u);
+}
+
+TEST(Engine, LongPromptsArePrefilledInChunksBetweenOtherSequencesDecodeSteps) {
+  ThreadPool pool(1);
+  std::vector<std::vector<int32_t>> prompts = {prompt_of(5, 41), prompt_of(60, 42), prompt_of(23, 43)};
+  for (Method m : {Method::FullKV, Method::RKV}) {
+    std::vector<std::vector<int32_t>> alone;
+    for (const auto& p : prompts) {
+      test::ToyModel model(22);
+      alone.push_back(generate_one(model, options_for(m, 16), request(p, 30), pool).ids);
+    }
+    test::ToyModel model(22);
+    EngineOptions o = options_for(m, 16);
+    o.max_batch = 3;
+    o.prefill_chunk = 7;
+    Engine engine(model, o, pool);
+    for (const auto& p : prompts) engine.submit(request(p, 30));
+    std::map<int, std::vector<int32_t>> together;
+    int steps = 0;
+    while (engine.step({.on_done = [&](const GenerationResult& r) { together[r.id] = r.ids; }})) ++steps;
+    for (size_t i = 0; i < prompts.size(); ++i) EXPECT_EQ(together[static_cast<int>(i)], alone[i]) << method_name(m) << " " << i;
+    // no forward fed more than 7 prompt tokens plus one token per decoding sequence
+    EXPECT_LE(*std::max_element(model.tokens_per_forward.begin(), model.tokens_per_forward.end()), 7u + 2u);
+    // the 60-token prompt took at least 60 / 7 steps, while the first sequence decoded
+    EXPECT_GE(steps, 9);
+  }
+}
+
+TEST(Engine, EachRequestCanCarryItsOwnPolicy) {
+  ThreadPool pool(1);
+  std::vector<int32_t> p = prompt_of(12, 51);
+  test::ToyModel m1(23), m2(23), m3(23);
+  auto full = generate_one(m1, options_for(Method::FullKV, 1), request(p, 60), pool);
+  auto rkv = generate_one(m2, options_for(Method::RKV, 16), request(p, 60), pool);
+  Engine engine(m3, options_for(Method::FullKV, 1), pool);
+  GenerationRequest a = request(p, 60), b = request(p, 60);
+  b.policy = options_for(Method::RKV, 16).policy;
+  engine.submit(a);
+  engine.submit(b);
+  std::map<int, GenerationResult> results;
+  engine.run({.on_done = [&](const GenerationResult& r) { results[r.id] = r; }});
+  EXPECT_EQ(results[0].ids, full.ids);
+  EXPECT_EQ(results[1].ids, rkv.ids);
+  EXPECT_EQ(results[0].compressions, 0);
+  EXPECT_EQ(results[1].compressions, rkv.compressions);
+  EXPECT_GT(rkv.compressions, 0);
+}
+
+TEST(Engine, CancelledSequencesStopAtTheNextStepAndFreeTheirMemory) {
+  ThreadPool pool(1);
+  test::ToyModel model(24);
+  EngineOptions o = options_for(Method::FullKV, 1);
+  o.max_batch = 1;
+  Engine engine(model, o, pool);
+  const int a = engine.submit(request(prompt_of(8, 1), 1000));
+  const int b = engine.submit(request(prompt_of(8, 2), 1000));  // waits behind a
+  std::map<int, GenerationResult> results;
+  EngineCallbacks cb{.on_done = [&](const GenerationResult& r) { results[r.id] = r; }};
+  for (int i = 0; i < 10; ++i) engine.step(cb);
+  EXPECT_EQ(engine.load().running, 1);
+  EXPECT_GT(engine.load().kv_bytes_in_use, 0);
+  EXPECT_TRUE(engine.cancel(b, StopReason::Cancelled));
+  EXPECT_TRUE(engine.cancel(a, StopReason::Interrupted));
+  engine.step(cb);
+  EXPECT_TRUE(engine.idle());
+  EXPECT_EQ(engine.load().kv_bytes_in_use, 0);
+  EXPECT_EQ(results[a].stop, StopReason::Interrupted);
+  EXPECT_EQ(results[a].ids.size(), 10u);  // what it had generated is kept
+  EXPECT_EQ(results[b].stop, StopReason::Cancelled);
+  EXPECT_TRUE(results[b].ids.empty());
+  EXPECT_FALSE(engine.cancel(a));
+}
+
+// The second sequence of a two-sequence batch gets a NaN logit from
+// position 15 on (broken weights would do that to every sequence).
+class PoisonedModel : public test::ToyModel {
+ public:
+  using ToyModel::ToyModel;
+  void forward(std::span<ForwardItem> batch) override {
+    ToyModel::forward(batch);
+    if (batch.size() == 2 && batch[1].logits && batch[1].first_position >= 15) batch[1].logits[3] = std::nanf("");
+  }
+};
+
+TEST(Engine, NonFiniteLogitsStopOnlyThatSequenceWithANamedError) {
+  ThreadPool pool(1);
+  PoisonedModel model(25);
+  EngineOptions o = options_for(Method::FullKV, 1);
+  o.max_batch = 2;
+  Engine engine(model, o, pool);
+  engine.submit(request(prompt_of(10, 1), 30));
+  engine.submit(request(prompt_of(10, 2), 30));
+  std::map<int, GenerationResult> results;
+  engine.run({.on_done = [&](const GenerationResult& r) { results[r.id] = r; }});
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_EQ(results[0].ids.size(), 30u);
+  EXPECT_EQ(results[1].stop, StopReason::Error);
+  EXPECT_NE(results[1].error.find("not finite"), std::string::npos) << results[1].error;
+  EXPECT_EQ(results[1].ids.size(), 6u);  // one from the prefill, then positions 10..14
+}
+
+TEST(Engine, APromptLongerThanTheContextIsANamedError) {
+  ThreadPool pool(1);
+  test::ToyModel model(1);
+  model.set_max_positions(32);
+  Engine engine(model, options_for(Method::RKV, 16), pool);
+  try {
+    engine.submit(request(prompt_of(40, 1), 5));
+    FAIL() << "accepted a 40-token prompt with a 32-token context";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("context is 32"), std::string::npos) << e.what();
+  }
+  GenerationRequest huge = request(prompt_of(8, 1), 5);
+  huge.stop.max_new_tokens = std::numeric_limits<int64_t>::max();
+  EXPECT_THROW(engine.submit(huge), Error);  // sizes that overflow are named, not wrapped
 }
 
 TEST(Engine, TraceRecordsEveryCompressionPerLayer) {

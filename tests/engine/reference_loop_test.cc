@@ -213,7 +213,7 @@ TEST(EngineReferenceLoop, RealModelBatchedEqualsAlone) {
     engine.submit(r);
   }
   std::vector<std::vector<int32_t>> together(3);
-  engine.run({nullptr, [&](const GenerationResult& res) { together[static_cast<size_t>(res.id)] = res.ids; }});
+  engine.run({.on_done = [&](const GenerationResult& res) { together[static_cast<size_t>(res.id)] = res.ids; }});
   EXPECT_EQ(together, alone);
 }
 

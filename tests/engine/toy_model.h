@@ -38,13 +38,16 @@ class ToyModel : public CausalLM {
   void forward(std::span<ForwardItem> batch) override {
     ++forwards;
     batch_sizes.push_back(static_cast<int>(batch.size()));
+    size_t tokens = 0;
+    for (const auto& item : batch) tokens += item.tokens.size();
+    tokens_per_forward.push_back(tokens);
     for (auto& item : batch) {
       for (size_t t = 0; t < item.tokens.size(); ++t) {
         const int64_t pos = item.first_position + static_cast<int64_t>(t);
         positions_seen.push_back(pos);
         std::vector<float> x(embed_.begin() + item.tokens[t] * kHidden, embed_.begin() + (item.tokens[t] + 1) * kHidden);
         for (int l = 0; l < dims_.n_layers; ++l) layer(l, x, pos, item);
-        if (t + 1 == item.tokens.size())
+        if (t + 1 == item.tokens.size() && item.logits)
           for (int64_t v = 0; v < dims_.vocab_size; ++v) {
             float dot = 0;
             for (int c = 0; c < kHidden; ++c) dot += embed_[v * kHidden + c] * x[c];
@@ -54,8 +57,11 @@ class ToyModel : public CausalLM {
     }
   }
 
+  void set_max_positions(int64_t n) { dims_.max_positions = n; }
+
   int forwards = 0;
   std::vector<int> batch_sizes;
+  std::vector<size_t> tokens_per_forward;
   std::vector<int64_t> positions_seen;
 
  private:

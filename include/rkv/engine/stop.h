@@ -10,8 +10,11 @@
 
 namespace rkv {
 
-enum class StopReason { None, Eos, StopString, Length };
-const char* stop_reason_name(StopReason r);  // "", "eos", "stop", "length"
+// Error: the request could not be served (GenerationResult::error says why);
+// Cancelled: the client went away or asked; Interrupted: SIGINT / SIGTERM.
+enum class StopReason { None, Eos, StopString, Length, Error, Cancelled, Interrupted };
+// "", "eos", "stop", "length", "error", "cancelled", "interrupted"
+const char* stop_reason_name(StopReason r);
 
 struct StopCriteria {
   std::set<int32_t> eos_ids;

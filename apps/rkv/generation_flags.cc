@@ -1,0 +1,100 @@
+#include "rkv/generation_flags.h"
+
+#include "rkv/kv_flags.h"
+
+namespace rkv::cli {
+
+void declare_sampling_flags(Flags& f) {
+  f.option("-n,--max-new", "maximum number of new tokens", "256")
+      .option("--temp", "temperature (0 = greedy; default: generation_config.json or 0)")
+      .option("--top-p", "nucleus sampling mass (default: generation_config.json or 1)")
+      .option("--top-k", "keep the k most likely tokens (0 = off)")
+      .option("--min-p", "drop tokens below min-p x the top probability", "0")
+      .option("--repeat-penalty", "repetition penalty (1 = off)", "1")
+      .option("--presence-penalty", "presence penalty", "0")
+      .option("--frequency-penalty", "frequency penalty", "0")
+      .option("--seed", "random seed", "0")
+      .option("--stop", "stop when the generated text contains this string")
+      .toggle("--ignore-eos", "do not stop on end-of-sequence tokens");
+}
+
+void declare_engine_flags(Flags& f) {
+  f.option("--threads", "worker threads (default: all cores)", "0")
+      .option("--batch", "prefill chunk in tokens", "512")
+      .option("--kv-type", "KV cache storage: f32 | f16 | bf16", "f32")
+      // KV compression (RKV-SPEC.md; docs/rkv-method.md)
+      .option("--kv", "KV method: rkv | snapkv | h2o | streamingllm | fullkv", "fullkv")
+      .option("--divide-method", "step_length | newline: when to compress", "step_length")
+      .option("--divide-length", "tokens between compressions (the buffer)", "128")
+      .option("--compress", "all | think: stop compressing after </think> with think", "all")
+      .option("--kv-config", "JSON file with the reference's compression dictionary (overrides the flags above)")
+      .option("--max-batch", "sequences decoded together", "8")
+      .option("--kv-memory", "KV bytes all running sequences may reach (0 = unlimited)", "0");
+  declare_compression_flags(f);
+}
+
+RequestSpec request_spec_from_flags(const Flags& f) {
+  RequestSpec s;
+  s.max_new_tokens = f.integer("--max-new");
+  RKV_CHECK(s.max_new_tokens >= 1, "--max-new must be >= 1");
+  if (f.given("--temp")) s.temperature = f.number("--temp");
+  if (f.given("--top-p")) s.top_p = f.number("--top-p");
+  if (f.given("--top-k")) s.top_k = f.integer("--top-k");
+  s.min_p = f.number("--min-p");
+  s.repetition_penalty = f.number("--repeat-penalty");
+  s.presence_penalty = f.number("--presence-penalty");
+  s.frequency_penalty = f.number("--frequency-penalty");
+  const int64_t seed = f.integer("--seed");
+  RKV_CHECK(seed >= 0, "--seed must be >= 0");
+  s.seed = static_cast<uint64_t>(seed);
+  if (f.given("--stop")) s.stop.push_back(f.str("--stop"));
+  s.ignore_eos = f.on("--ignore-eos");
+  // the values themselves are checked where every request is (SamplingParams::validate)
+  SamplingParams probe;
+  probe.temperature = s.temperature.value_or(0);
+  probe.top_p = s.top_p.value_or(1);
+  probe.top_k = s.top_k.value_or(0);
+  probe.min_p = *s.min_p;
+  probe.repetition_penalty = s.repetition_penalty;
+  probe.presence_penalty = s.presence_penalty;
+  probe.frequency_penalty = s.frequency_penalty;
+  probe.validate();
+  return s;
+}
+
+KvPolicy policy_from_flags(const Flags& f) {
+  if (f.given("--kv-config")) return load_kv_policy(f.str("--kv-config"));
+  KvPolicy p;
+  p.method = compression_from_flags(f, parse_method(f.str("--kv")));
+  p.divide_method = parse_divide_method(f.str("--divide-method"));
+  p.divide_length = f.integer("--divide-length");
+  p.content = parse_compression_content(f.str("--compress"));
+  p.validate();
+  return p;
+}
+
+EngineFlags engine_flags_from(const Flags& f) {
+  EngineFlags e;
+  e.policy = policy_from_flags(f);
+  e.kv_type = parse_float_dtype(f.str("--kv-type"));
+  const int64_t max_batch = f.integer("--max-batch");
+  RKV_CHECK(max_batch >= 1 && max_batch <= 65536, "--max-batch must be in [1, 65536]");
+  e.max_batch = static_cast<int>(max_batch);
+  e.kv_memory = f.integer("--kv-memory");
+  RKV_CHECK(e.kv_memory >= 0, "--kv-memory must be >= 0");
+  const int64_t threads = f.integer("--threads");
+  RKV_CHECK(threads >= 0 && threads <= 4096, "--threads must be in [0, 4096] (0 = all cores)");
+  e.threads = static_cast<int>(threads);
+  e.prefill_chunk = f.integer("--batch");
+  RKV_CHECK(e.prefill_chunk >= 1, "--batch (the prefill chunk) must be >= 1");
+  return e;
+}
+
+EngineOptions engine_options_from(const LoadedModel& lm, const EngineFlags& flags) {
+  EngineOptions o = lm.engine_options(flags.policy, flags.kv_type);
+  o.max_batch = flags.max_batch;
+  o.kv_memory = flags.kv_memory;
+  return o;
+}
+
+}  // namespace rkv::cli
