@@ -108,7 +108,7 @@ int64_t Engine::kv_bytes(const Sequence& s) const {
   return total;
 }
 
-int Engine::submit(GenerationRequest request) {
+void Engine::validate(const GenerationRequest& request) const {
   const ModelDims& d = model_.dims();
   RKV_CHECK(!request.prompt.empty(), "empty prompt: at least one token is needed");
   for (int32_t t : request.prompt)
@@ -119,7 +119,13 @@ int Engine::submit(GenerationRequest request) {
             " tokens; the model's context is ", d.max_positions, " tokens (and one is needed to generate)");
   request.sampling.validate();
   if (request.policy) request.policy->validate();
-  reachable_kv_bytes(request);  // sizes that overflow are an error now, not at admission
+  const int64_t need = reachable_kv_bytes(request);  // sizes that overflow are an error now, not at admission
+  RKV_CHECK(options_.kv_memory == 0 || need <= options_.kv_memory, "the sequence needs ", need,
+            " bytes of KV cache, more than the KV memory limit of ", options_.kv_memory, " bytes");
+}
+
+int Engine::submit(GenerationRequest request) {
+  validate(request);
   auto s = std::make_unique<Sequence>();
   s->id = next_id_++;
   s->policy = request.policy ? *request.policy : options_.policy;
@@ -145,6 +151,12 @@ void Engine::cancel_all(StopReason reason) {
   for (auto* list : {&waiting_, &running_})
     for (auto& s : *list)
       if (!s->done) s->cancel = reason;
+}
+
+void Engine::abort_all(const std::string& error, const EngineCallbacks& callbacks) {
+  for (auto* list : {&waiting_, &running_})
+    for (auto& s : *list) finish(*s, StopReason::Error, callbacks, error);
+  retire_done(callbacks);
 }
 
 EngineLoad Engine::load() const {

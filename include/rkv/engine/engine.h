@@ -101,11 +101,17 @@ class Engine {
   // Validates the request (rkv::Error naming the problem) and queues it;
   // returns the sequence id (0, 1, ...).
   int submit(GenerationRequest request);
+  // The checks submit() makes; reads only the model's dimensions and the
+  // options, so any thread may call it.
+  void validate(const GenerationRequest& request) const;
   // Stops a waiting or running sequence before the next step; it finishes
   // with `reason` (Cancelled, Interrupted) and what it generated so far.
   // Returns false for an unknown or finished id.
   bool cancel(int id, StopReason reason = StopReason::Cancelled);
   void cancel_all(StopReason reason);
+  // Ends every sequence now with StopReason::Error and `error` (after a
+  // failure inside a step left their caches in an unknown state).
+  void abort_all(const std::string& error, const EngineCallbacks& callbacks);
 
   // One forward over every running sequence (admitting waiting ones first);
   // returns whether any sequence is still waiting or running.
