@@ -94,6 +94,24 @@ KvPolicy load_kv_policy(const std::string& path) {
   }
 }
 
+nlohmann::json kv_policy_json(const KvPolicy& policy) {
+  const CompressionConfig& c = policy.method;
+  return {{"method", method_name(c.method)},
+          {"method_config",
+           {{"budget", c.budget},
+            {"window_size", c.window_size},
+            {"kernel_size", c.kernel_size},
+            {"mix_lambda", c.mix_lambda},
+            {"retain_ratio", c.retain_ratio},
+            {"retain_direction", retain_direction_name(c.retain_direction)},
+            {"first_tokens", c.first_tokens},
+            {"gqa_pooling", c.gqa_pooling == GqaPooling::Max ? "max" : "mean"},
+            {"keep_order", c.keep_order == KeepOrder::TopK ? "topk" : "position"}}},
+          {"divide_method", policy.divide_method == DivideMethod::StepLength ? "step_length" : "newline"},
+          {"divide_length", policy.divide_length},
+          {"compression_content", policy.content == CompressionContent::All ? "all" : "think"}};
+}
+
 CompressionSchedule::CompressionSchedule(const KvPolicy& policy, std::set<int32_t> newline_tokens, int32_t think_end_token)
     : policy_(policy), newline_tokens_(std::move(newline_tokens)), think_end_token_(think_end_token) {}
 

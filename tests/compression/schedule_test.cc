@@ -25,6 +25,31 @@ TEST(KvPolicy, ParsesTheReferenceDictionary) {
   EXPECT_EQ(p.steady_capacity(), 48);
 }
 
+TEST(KvPolicy, TheDictionaryOfAPolicyParsesBackToIt) {
+  KvPolicy p;
+  p.method = default_config(Method::SnapKV);
+  p.method.budget = 300;
+  p.method.window_size = 12;
+  p.method.kernel_size = 5;
+  p.method.mix_lambda = 0.3;
+  p.method.retain_direction = RetainDirection::FirstPercent;
+  p.method.first_tokens = 2;
+  p.method.gqa_pooling = GqaPooling::Mean;
+  p.method.keep_order = KeepOrder::Position;
+  p.divide_method = DivideMethod::Newline;
+  p.divide_length = 64;
+  p.content = CompressionContent::Think;
+  KvPolicy q = parse_kv_policy(kv_policy_json(p));
+  EXPECT_EQ(kv_policy_json(q), kv_policy_json(p));
+  EXPECT_EQ(q.method.method, Method::SnapKV);
+  EXPECT_EQ(q.method.budget, 300);
+  EXPECT_EQ(q.method.gqa_pooling, GqaPooling::Mean);
+  EXPECT_EQ(q.method.keep_order, KeepOrder::Position);
+  EXPECT_EQ(q.divide_method, DivideMethod::Newline);
+  EXPECT_EQ(q.content, CompressionContent::Think);
+  EXPECT_EQ(q.method.retain_direction, RetainDirection::FirstPercent);
+}
+
 TEST(KvPolicy, TheGoldenDecodeConfigsParse) {
   RKV_REQUIRE_ASSET("golden/decode/manifest.json");
   std::ifstream in(test::asset("golden/decode/manifest.json"));

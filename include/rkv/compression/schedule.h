@@ -37,6 +37,8 @@ struct KvPolicy {
 // ("compression", "update_kv", "record_kept_token_indices", "buffer").
 KvPolicy parse_kv_policy(const nlohmann::json& config);
 KvPolicy load_kv_policy(const std::string& path);
+// The policy as that dictionary (every parameter, so parse_kv_policy gives it back).
+nlohmann::json kv_policy_json(const KvPolicy& policy);
 DivideMethod parse_divide_method(const std::string& name);
 CompressionContent parse_compression_content(const std::string& name);
 
