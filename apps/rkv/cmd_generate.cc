@@ -146,6 +146,13 @@ void print_summary(const GenerationResult& r, const nlohmann::ordered_json& j, c
                r.prompt_ids.size(), j["prefill_tps"].get<double>(), r.ids.size(), j["decode_tps"].get<double>(),
                static_cast<long long>(r.kv_peak_bytes), method_name(options.policy.method.method).c_str(), r.compressions,
                stop_reason_name(r.stop));
+  const KvPolicy& p = options.policy;
+  const int64_t total = static_cast<int64_t>(r.prompt_ids.size() + r.ids.size());
+  if (p.method.method != Method::FullKV && r.compressions > 0)
+    std::fprintf(stderr, "KV cache held at <= %lld tokens per layer (budget %lld + buffer %lld) while the sequence grew to %lld tokens (%.1fx)\n",
+                 static_cast<long long>(p.steady_capacity()), static_cast<long long>(p.method.budget),
+                 static_cast<long long>(p.divide_length), static_cast<long long>(total),
+                 static_cast<double>(total) / static_cast<double>(p.steady_capacity()));
   if (r.stop == StopReason::Error) std::fprintf(stderr, "error: %s\n", r.error.c_str());
 }
 

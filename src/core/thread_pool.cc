@@ -50,7 +50,34 @@ ThreadPool::~ThreadPool() {
   for (auto& t : workers_) t.join();
 }
 
-void ThreadPool::worker_loop(int index) {
+// Runs chunks of the current job until none is left. The claim (a CAS on
+// the job's generation and next chunk together) happens before the job is
+// read, so a thread can never run a chunk of a job that already finished:
+// the caller cannot publish the next job while a claimed chunk is running.
+void ThreadPool::run_chunks(uint64_t generation) {
+  const int parts = size();
+  for (;;) {
+    uint64_t state = state_.load(std::memory_order_acquire);
+    if ((state >> 32) != (generation & 0xffffffffu) || static_cast<int>(state & 0xffffffffu) >= parts) return;
+    if (!state_.compare_exchange_weak(state, state + 1, std::memory_order_acq_rel)) continue;
+    const int chunk = static_cast<int>(state & 0xffffffffu);
+    const std::function<void(int64_t, int64_t)>* job = job_;
+    int64_t begin, end;
+    chunk_of(job_n_, parts, chunk, begin, end);
+    try {
+      if (begin < end) (*job)(begin, end);
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (!worker_error_) worker_error_ = std::current_exception();
+    }
+    if (done_.fetch_add(1, std::memory_order_acq_rel) + 1 == parts) {
+      std::lock_guard<std::mutex> lock(mutex_);  // the caller may be between its check and its wait
+      work_done_.notify_one();
+    }
+  }
+}
+
+void ThreadPool::worker_loop(int) {
   uint64_t seen = 0;
   for (;;) {
     auto ready = [&] { return stopping_.load(std::memory_order_acquire) || generation_.load(std::memory_order_acquire) != seen; };
@@ -60,24 +87,7 @@ void ThreadPool::worker_loop(int index) {
     }
     if (stopping_.load(std::memory_order_acquire)) return;
     seen = generation_.load(std::memory_order_acquire);
-    const std::function<void(int64_t, int64_t)>* job = job_;
-    const int64_t n = job_n_;
-    int64_t begin, end;
-    chunk_of(n, size(), index, begin, end);
-    std::exception_ptr error;
-    try {
-      if (begin < end) (*job)(begin, end);
-    } catch (...) {
-      error = std::current_exception();
-    }
-    if (error) {
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (!worker_error_) worker_error_ = error;
-    }
-    if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-      std::lock_guard<std::mutex> lock(mutex_);  // the caller may be between its check and its wait
-      work_done_.notify_one();
-    }
+    run_chunks(seen);
   }
 }
 
@@ -87,23 +97,23 @@ void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64
     fn(0, n);
     return;
   }
+  // Chunk boundaries depend only on n and the pool size; which thread runs
+  // a chunk does not matter. The caller runs chunks too, and takes over any
+  // a worker has not claimed — a descheduled worker (a busy machine) delays
+  // the job by at most the one chunk it holds, never by a time slice per call.
+  const uint64_t generation = generation_.load(std::memory_order_relaxed) + 1;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     job_ = &fn;
     job_n_ = n;
-    pending_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
-    generation_.fetch_add(1, std::memory_order_release);
+    done_.store(0, std::memory_order_relaxed);
+    state_.store((generation & 0xffffffffu) << 32, std::memory_order_release);
+    generation_.store(generation, std::memory_order_release);
   }
   work_ready_.notify_all();
-  int64_t begin, end;
-  chunk_of(n, size(), 0, begin, end);
-  std::exception_ptr error;
-  try {
-    if (begin < end) fn(begin, end);
-  } catch (...) {
-    error = std::current_exception();
-  }
-  auto done = [&] { return pending_.load(std::memory_order_acquire) == 0; };
+  run_chunks(generation);
+  const int parts = size();
+  auto done = [&] { return done_.load(std::memory_order_acquire) == parts; };
   std::unique_lock<std::mutex> lock(mutex_, std::defer_lock);
   if (!spin_until(done)) {
     lock.lock();
@@ -111,8 +121,7 @@ void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64
   } else {
     lock.lock();
   }
-  if (!error) error = std::exchange(worker_error_, nullptr);
-  worker_error_ = nullptr;
+  std::exception_ptr error = std::exchange(worker_error_, nullptr);
   if (error) std::rethrow_exception(error);
 }
 

@@ -39,6 +39,21 @@ TEST(ThreadPool, PropagatesExceptionsFromAnyChunk) {
   EXPECT_EQ(sum, 45);
 }
 
+// Many short jobs on more threads than cores: every chunk runs exactly once
+// per job even when workers wake late and the caller takes their chunks.
+TEST(ThreadPool, ManyShortJobsOnAnOversubscribedPool) {
+  ThreadPool pool(6);
+  std::vector<int64_t> out(64);
+  for (int job = 0; job < 20000; ++job) {
+    const int64_t n = 1 + job % 64;
+    pool.parallel_for(n, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) out[static_cast<size_t>(i)] += job;
+    });
+    for (int64_t i = 0; i < n; ++i) ASSERT_EQ(out[static_cast<size_t>(i)], job) << "job " << job << " index " << i;
+    for (int64_t i = 0; i < n; ++i) out[static_cast<size_t>(i)] = 0;
+  }
+}
+
 TEST(Tensor, ShapesAndSlices) {
   Tensor t(DType::F32, {2, 3, 4});
   EXPECT_EQ(t.numel(), 24);

@@ -1,7 +1,9 @@
 // core/thread_pool: a fixed set of worker threads for data-parallel loops.
 //
 // parallel_for(n, fn) splits [0, n) into one contiguous chunk per thread and
-// calls fn(begin, end) on each; the calling thread does the first chunk. The
+// calls fn(begin, end) on each; whichever thread is free claims the next
+// chunk, the caller included, so a worker that the OS does not schedule
+// (another process busy on the machine) costs at most one chunk's delay. The
 // split depends only on n and the thread count, so results that are computed
 // per index are independent of scheduling. A pool of 1 runs inline. An
 // exception thrown by any chunk is rethrown to the caller once all finish.
@@ -40,6 +42,7 @@ class ThreadPool {
 
  private:
   void worker_loop(int index);
+  void run_chunks(uint64_t generation);
 
   std::vector<std::thread> workers_;
   std::mutex mutex_;
@@ -47,7 +50,8 @@ class ThreadPool {
   const std::function<void(int64_t, int64_t)>* job_ = nullptr;  // written before generation_ moves
   int64_t job_n_ = 0;
   std::atomic<uint64_t> generation_{0};
-  std::atomic<int> pending_{0};
+  std::atomic<uint64_t> state_{0};  // (generation << 32) | next chunk to claim
+  std::atomic<int> done_{0};        // chunks of the current job finished
   std::atomic<bool> stopping_{false};
   std::exception_ptr worker_error_;  // first exception thrown by a worker in the current job (under mutex_)
 };
