@@ -183,19 +183,18 @@ std::vector<float> llama3_rope_freq_factors(const ModelConfig& c) {
   const std::vector<float> base = plain.inv_freq(0), scaled = c.inv_freq(0);
   std::vector<float> factors(base.size());
   for (size_t i = 0; i < base.size(); ++i) {
+    // The f32 divisors next to the exact ratio: the first whose quotient
+    // rounds to the scaled frequency, else (no f32 divisor gives it: the
+    // quotient steps by more than one ulp) the closest.
     const float guess = static_cast<float>(static_cast<double>(base[i]) / static_cast<double>(scaled[i]));
-    float best = guess;
-    // The f32 divisor next to the exact ratio whose quotient rounds to the
-    // scaled frequency (a neighbour of the rounded ratio always does here).
-    for (int step = 0; step <= 4 && base[i] / best != scaled[i]; ++step)
-      for (float dir : {1.0f, -1.0f}) {
-        float cand = guess;
-        for (int s = 0; s < step; ++s) cand = std::nextafter(cand, dir * INFINITY);
-        if (base[i] / cand == scaled[i]) {
-          best = cand;
-          break;
-        }
-      }
+    float best = guess, up = guess, down = guess;
+    auto error = [&](float f) { return std::fabs(static_cast<double>(base[i] / f) - static_cast<double>(scaled[i])); };
+    for (int step = 0; step < 8 && error(best) != 0; ++step) {
+      up = std::nextafter(up, INFINITY);
+      down = std::nextafter(down, 0.0f);
+      for (float cand : {up, down})
+        if (error(cand) < error(best)) best = cand;
+    }
     factors[i] = best;
   }
   return factors;

@@ -11,7 +11,8 @@
 // head_dim is not hidden / heads), rope.dimension_count, rope.freq_base,
 // attention.layer_norm_rms_epsilon, rope scaling (linear and yarn keys; the
 // llama3 rule as the per-frequency divisors rope_freqs.weight, chosen so that
-// the loader's f32 division gives exactly the Hugging Face frequencies),
+// the loader's f32 division gives the Hugging Face frequencies, exactly
+// where an f32 divisor can),
 // attention.sliding_window (one window for every layer),
 // general.sampling.temp / top_p / top_k (generation_config.json), the
 // vocabulary (tokenizer/gguf_export.h) and the stop ids beyond EOS as
@@ -82,7 +83,9 @@ int64_t rope_adjacent_source_row(int64_t row, int64_t head_dim);
 
 // llama3 RoPE scaling as the divisors of rope_freqs.weight [head_dim / 2]:
 // the GGUF model's inv_freq (no scaling) divided by them in f32 equals
-// `c.inv_freq` bit for bit. Throws unless c.rope_scaling.type == "llama3".
+// `c.inv_freq` bit for bit wherever an f32 divisor can give it (all but one
+// of 64 frequencies of Llama-3.1-8B's; that one is 1 ulp off). Throws unless
+// c.rope_scaling.type == "llama3".
 std::vector<float> llama3_rope_freq_factors(const ModelConfig& c);
 
 // llama.cpp's general.file_type for a conversion to `type`.
