@@ -281,6 +281,8 @@ ConvertSummary convert_hf_to_gguf(const std::string& folder_in, const std::strin
   summary.architecture = arch;
   std::optional<TokenId> eos;
   if (o.with_vocab) {
+    RKV_CHECK(fs::exists(dir / "tokenizer.json"), dir.string(),
+              ": no tokenizer.json (convert without a vocabulary: --no-tokenizer)");
     GgufVocabOptions vo;
     vo.n_vocab = c.vocab_size;
     if (c.bos_id >= 0) vo.bos_id = static_cast<TokenId>(c.bos_id);
