@@ -295,21 +295,18 @@ GgufVocab export_gguf_vocab(const std::string& folder, const GgufVocabOptions& o
   };
   check_id(out.bos_id, "BOS");
   check_id(out.eos_id, "EOS");
-  bool add_bos = false, add_eos = false;
-  if (!impl.post_prefix.empty()) {
-    RKV_CHECK(impl.post_prefix.size() == 1 && (!out.bos_id || impl.post_prefix[0] == *out.bos_id), where,
-              ": the post-processor adds ", show_ids(impl.post_prefix), " before the text, not just the BOS token ",
-              out.bos_id ? std::to_string(*out.bos_id) : "(none)", ": GGUF cannot express it");
-    out.bos_id = impl.post_prefix[0];
-    add_bos = true;
-  }
-  if (!impl.post_suffix.empty()) {
-    RKV_CHECK(impl.post_suffix.size() == 1 && (!out.eos_id || impl.post_suffix[0] == *out.eos_id), where,
-              ": the post-processor adds ", show_ids(impl.post_suffix), " after the text, not just the EOS token ",
-              out.eos_id ? std::to_string(*out.eos_id) : "(none)", ": GGUF cannot express it");
-    out.eos_id = impl.post_suffix[0];
-    add_eos = true;
-  }
+  // The post-processor may add the BOS before and the EOS after the text:
+  // GGUF's add_bos_token / add_eos_token, nothing more.
+  auto post_adds = [&](const std::vector<TokenId>& ids, std::optional<TokenId>& special, const char* side, const char* name) {
+    if (ids.empty()) return false;
+    RKV_CHECK(ids.size() == 1 && (!special || ids[0] == *special), where, ": the post-processor adds ", show_ids(ids), " ",
+              side, " the text, not just the ", name, " token ", special ? std::to_string(*special) : "(none)",
+              ": GGUF cannot express it");
+    special = ids[0];
+    return true;
+  };
+  const bool add_bos = post_adds(impl.post_prefix, out.bos_id, "before", "BOS");
+  const bool add_eos = post_adds(impl.post_suffix, out.eos_id, "after", "EOS");
   std::optional<TokenId> pad;
   if (fs::exists(dir / "tokenizer_config.json")) {
     json cfg = json::parse(read_text_file((dir / "tokenizer_config.json").string()), nullptr, false);
