@@ -84,6 +84,14 @@ DType parse_float_dtype(std::string_view name) {
   fail("unknown float type '", name, "' (expected f32, f16 or bf16)");
 }
 
+DType parse_weight_dtype(std::string_view name) {
+  for (DType t : {DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q5_K, DType::Q6_K})
+    if (name == dtype_name(t)) return t;
+  if (name == "f32" || name == "float32" || name == "f16" || name == "float16" || name == "bf16" || name == "bfloat16")
+    return parse_float_dtype(name);
+  fail("unknown weight type '", name, "' (expected f32, f16, bf16, q8_0, q4_0, q4_k, q5_k or q6_k)");
+}
+
 bool is_float(DType t) { return t == DType::F32 || t == DType::F16 || t == DType::BF16 || t == DType::F64; }
 
 static uint32_t bits_of(float x) {

@@ -546,25 +546,56 @@ void GgufWriter::add_tensor(const std::string& name, DType type, const std::vect
 
 void GgufWriter::add_tensor(const std::string& name, DType type, const std::vector<int64_t>& ne,
                             std::vector<uint8_t>&& bytes) {
+  const size_t n = bytes.size();
+  Entry e;
+  e.bytes = std::move(bytes);
+  add_entry(name, type, ne, n, std::move(e));
+}
+
+void GgufWriter::add_tensor(const std::string& name, DType type, const std::vector<int64_t>& ne, TensorFill fill) {
+  RKV_CHECK(fill, "GGUF tensor '", name, "': no fill function");
+  Entry e;
+  e.fill = std::move(fill);
+  add_entry(name, type, ne, SIZE_MAX, std::move(e));
+}
+
+void GgufWriter::add_entry(const std::string& name, DType type, const std::vector<int64_t>& ne, size_t nbytes,
+                           Entry&& entry) {
   RKV_CHECK(!ne.empty() && ne.size() <= static_cast<size_t>(kMaxDims), "GGUF tensor '", name, "': ", ne.size(),
             " dimensions");
   int64_t rows = 1;
   for (size_t i = 1; i < ne.size(); ++i) rows *= ne[i];
   size_t expect = dtype_row_bytes(type, ne[0]) * static_cast<size_t>(rows);
-  RKV_CHECK(bytes.size() == expect, "GGUF tensor '", name, "': ", bytes.size(), " bytes given, shape needs ", expect);
+  RKV_CHECK(nbytes == SIZE_MAX || nbytes == expect, "GGUF tensor '", name, "': ", nbytes, " bytes given, shape needs ",
+            expect);
   for (const auto& t : tensors_) RKV_CHECK(t.name != name, "GGUF tensor '", name, "' added twice");
-  tensors_.push_back(Entry{name, ggml_type_from_dtype(type), ne, std::move(bytes)});
+  entry.name = name;
+  entry.ggml_type = ggml_type_from_dtype(type);
+  entry.ne = ne;
+  entry.nbytes = expect;
+  tensors_.push_back(std::move(entry));
 }
 
 std::vector<uint8_t> GgufWriter::serialize() const {
   std::vector<uint8_t> out = header();
   if (tensors_.empty()) return out;
+  // Offsets as header() writes them; the file ends right after the last
+  // tensor's data (no trailing padding).
   const size_t data_start = out.size();
-  uint64_t offset = 0;
+  uint64_t offset = 0, end = 0;
   for (const auto& t : tensors_) {
-    out.resize(data_start + offset, 0);
-    out.insert(out.end(), t.bytes.begin(), t.bytes.end());
-    offset = (offset + t.bytes.size() + alignment_ - 1) / alignment_ * alignment_;
+    end = offset + t.nbytes;
+    offset = (end + alignment_ - 1) / alignment_ * alignment_;
+  }
+  out.resize(data_start + end, 0);
+  offset = 0;
+  for (const auto& t : tensors_) {
+    uint8_t* dst = out.data() + data_start + offset;
+    if (t.fill)
+      t.fill(dst);
+    else if (t.nbytes)
+      std::memcpy(dst, t.bytes.data(), t.nbytes);
+    offset = (offset + t.nbytes + alignment_ - 1) / alignment_ * alignment_;
   }
   return out;
 }
@@ -619,7 +650,7 @@ std::vector<uint8_t> GgufWriter::header() const {
     for (int64_t d : t.ne) put_uint(out, static_cast<uint64_t>(d), 8);
     put_uint(out, t.ggml_type, 4);
     put_uint(out, offset, 8);
-    offset = (offset + t.bytes.size() + alignment_ - 1) / alignment_ * alignment_;
+    offset = (offset + t.nbytes + alignment_ - 1) / alignment_ * alignment_;
   }
   if (tensors_.empty()) return out;
   out.resize((out.size() + alignment_ - 1) / alignment_ * alignment_, 0);
@@ -636,10 +667,23 @@ void GgufWriter::write(const std::string& path) const {
   put(head.data(), head.size());
   uint64_t offset = 0;
   const std::vector<uint8_t> zeros(alignment_, 0);
+  std::vector<uint8_t> deferred;
   for (const auto& t : tensors_) {
-    put(t.bytes.data(), t.bytes.size());
-    uint64_t next = (offset + t.bytes.size() + alignment_ - 1) / alignment_ * alignment_;
-    put(zeros.data(), static_cast<size_t>(next - offset - t.bytes.size()));
+    if (t.fill) {
+      deferred.assign(t.nbytes, 0);
+      try {
+        t.fill(deferred.data());
+      } catch (...) {
+        std::fclose(fp);
+        std::remove(tmp.c_str());
+        throw;
+      }
+      put(deferred.data(), t.nbytes);
+    } else {
+      put(t.bytes.data(), t.nbytes);
+    }
+    uint64_t next = (offset + t.nbytes + alignment_ - 1) / alignment_ * alignment_;
+    put(zeros.data(), static_cast<size_t>(next - offset - t.nbytes));
     offset = next;
   }
   ok = (std::fclose(fp) == 0) && ok;

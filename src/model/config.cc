@@ -269,12 +269,21 @@ ModelConfig config_from_gguf(const GgufFile& f) {
     c.rope_scaling.type = scaling;
     c.rope_scaling.factor = f.get_float(key("rope.scaling.factor"), 1.0);
     c.rope_scaling.original_max_position = f.get_int(key("rope.scaling.original_context_length"), c.max_position_embeddings);
+    c.rope_scaling.beta_fast = f.get_float(key("rope.scaling.yarn_beta_fast"), c.rope_scaling.beta_fast);
+    c.rope_scaling.beta_slow = f.get_float(key("rope.scaling.yarn_beta_slow"), c.rope_scaling.beta_slow);
   }
   c.sliding_window.assign(static_cast<size_t>(std::max<int64_t>(c.n_layers, 0)), 0);
   if (int64_t w = f.get_int(key("attention.sliding_window"), 0); w > 0)
     std::fill(c.sliding_window.begin(), c.sliding_window.end(), w);
   c.bos_id = f.get_int("tokenizer.ggml.bos_token_id", -1);
-  if (int64_t e = f.get_int("tokenizer.ggml.eos_token_id", -1); e >= 0) c.eos_ids.push_back(e);
+  // End of turn / message ids stop generation too (llama.cpp's EOG set).
+  for (const char* k : {"tokenizer.ggml.eos_token_id", "tokenizer.ggml.eot_token_id", "tokenizer.ggml.eom_token_id"})
+    if (int64_t e = f.get_int(k, -1); e >= 0 && e < c.vocab_size && std::find(c.eos_ids.begin(), c.eos_ids.end(), e) == c.eos_ids.end())
+      c.eos_ids.push_back(e);
+  // Sampling defaults the model's author recommends (generation_config.json).
+  c.default_temperature = f.get_float("general.sampling.temp", -1);
+  c.default_top_p = f.get_float("general.sampling.top_p", -1);
+  c.default_top_k = f.get_int("general.sampling.top_k", -1);
   c.validate(src);
   return c;
 }

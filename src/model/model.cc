@@ -18,6 +18,7 @@
 #include "rkv/ops/attention.h"
 #include "rkv/ops/norm.h"
 #include "rkv/ops/rope.h"
+#include "model/tensor_names.h"
 
 namespace rkv {
 
@@ -46,8 +47,7 @@ class WeightArena {
 
 struct Model::Storage {
   WeightArena copies;  // weights copied out of the files (copy_weights_into_memory)
-  std::vector<std::unique_ptr<SafetensorsFile>> safetensors;
-  std::map<std::string, size_t> where;  // tensor -> index in safetensors
+  model_internal::HfWeights safetensors;
   std::unique_ptr<GgufFile> gguf;
 };
 
@@ -55,50 +55,8 @@ Model::~Model() = default;
 
 namespace {
 
-// Tensor-name table: role -> (Hugging Face name, GGUF name); {} = layer index.
-struct NameRow {
-  const char* role;
-  const char* hf;
-  const char* gguf;
-};
-constexpr NameRow kNames[] = {
-    {"embed", "model.embed_tokens.weight", "token_embd.weight"},
-    {"final_norm", "model.norm.weight", "output_norm.weight"},
-    {"output", "lm_head.weight", "output.weight"},
-    {"attn_norm", "model.layers.{}.input_layernorm.weight", "blk.{}.attn_norm.weight"},
-    {"ffn_norm", "model.layers.{}.post_attention_layernorm.weight", "blk.{}.ffn_norm.weight"},
-    {"wq", "model.layers.{}.self_attn.q_proj.weight", "blk.{}.attn_q.weight"},
-    {"wk", "model.layers.{}.self_attn.k_proj.weight", "blk.{}.attn_k.weight"},
-    {"wv", "model.layers.{}.self_attn.v_proj.weight", "blk.{}.attn_v.weight"},
-    {"wo", "model.layers.{}.self_attn.o_proj.weight", "blk.{}.attn_output.weight"},
-    {"bq", "model.layers.{}.self_attn.q_proj.bias", "blk.{}.attn_q.bias"},
-    {"bk", "model.layers.{}.self_attn.k_proj.bias", "blk.{}.attn_k.bias"},
-    {"bv", "model.layers.{}.self_attn.v_proj.bias", "blk.{}.attn_v.bias"},
-    {"q_norm", "model.layers.{}.self_attn.q_norm.weight", "blk.{}.attn_q_norm.weight"},
-    {"k_norm", "model.layers.{}.self_attn.k_norm.weight", "blk.{}.attn_k_norm.weight"},
-    {"w_gate", "model.layers.{}.mlp.gate_proj.weight", "blk.{}.ffn_gate.weight"},
-    {"w_up", "model.layers.{}.mlp.up_proj.weight", "blk.{}.ffn_up.weight"},
-    {"w_down", "model.layers.{}.mlp.down_proj.weight", "blk.{}.ffn_down.weight"},
-};
-
-std::string tensor_name(const char* role, int layer, bool gguf) {
-  for (const auto& r : kNames)
-    if (std::strcmp(r.role, role) == 0) {
-      std::string s = gguf ? r.gguf : r.hf;
-      auto p = s.find("{}");
-      if (p != std::string::npos) s.replace(p, 2, std::to_string(layer));
-      return s;
-    }
-  fail("internal: unknown tensor role ", role);
-}
-
-std::string shape_str(const std::vector<int64_t>& s) {
-  std::ostringstream o;
-  o << "[";
-  for (size_t i = 0; i < s.size(); ++i) o << (i ? ", " : "") << s[i];
-  o << "]";
-  return o.str();
-}
+using model_internal::shape_str;
+using model_internal::tensor_name;
 
 // Where the weight matrices live. RKV_MMAP=1 uses them in place from the
 // file mapping, RKV_MMAP=0 copies them; unset, they are copied when the model
@@ -168,34 +126,10 @@ std::unique_ptr<Model> Model::load(const std::string& path_in) {
   m->config_ = parse_hf_config(read_text_file(cfg.string()), gen, cfg.string());
   m->source_ = path.string();
   m->format_ = "safetensors";
-  auto& st = *m->storage_;
-  if (fs::exists(path / "model.safetensors")) {
-    st.safetensors.push_back(std::make_unique<SafetensorsFile>((path / "model.safetensors").string()));
-  } else {
-    const fs::path index = path / "model.safetensors.index.json";
-    RKV_CHECK(fs::exists(index), path_in, ": neither model.safetensors nor model.safetensors.index.json in the folder");
-    auto j = nlohmann::json::parse(read_text_file(index.string()), nullptr, false);
-    RKV_CHECK(!j.is_discarded() && j.is_object() && j.contains("weight_map") && j["weight_map"].is_object(),
-              index.string(), ": no 'weight_map' object");
-    std::map<std::string, size_t> files;
-    for (auto it = j["weight_map"].begin(); it != j["weight_map"].end(); ++it) {
-      RKV_CHECK(it.value().is_string(), index.string(), ": weight_map entry '", it.key(), "' is not a file name");
-      std::string file = it.value().get<std::string>();
-      RKV_CHECK(file.find('/') == std::string::npos && file.find("..") == std::string::npos, index.string(),
-                ": shard name '", file, "' is not a plain file name");
-      if (!files.count(file)) {
-        files[file] = st.safetensors.size();
-        st.safetensors.push_back(std::make_unique<SafetensorsFile>((path / file).string()));
-      }
-    }
-  }
-  for (size_t i = 0; i < st.safetensors.size(); ++i)
-    for (const auto& n : st.safetensors[i]->names()) st.where.emplace(n, i);
-  auto has = [&](const std::string& n) { return st.where.count(n) > 0; };
+  const model_internal::HfWeights& st = m->storage_->safetensors = model_internal::open_hf_weights(path.string());
+  auto has = [&](const std::string& n) { return st.has(n); };
   auto get = [&](const std::string& n) {
-    auto it = st.where.find(n);
-    RKV_CHECK(it != st.where.end(), path_in, ": missing tensor '", n, "'");
-    TensorView v = st.safetensors[it->second]->get(n);
+    TensorView v = st.get(n);
     return TensorRef{v.data, v.dtype, v.shape};
   };
   m->load_weights(has, get, false);

@@ -7,6 +7,7 @@
 
 #include "rkv/core/error.h"
 #include "rkv/formats/gguf.h"
+#include "tokenizer/gguf_families.h"
 #include "tokenizer/tokenizer_impl.h"
 #include "tokenizer/unicode.h"
 
@@ -14,10 +15,9 @@ namespace rkv {
 
 using nlohmann::json;
 
-namespace {
+namespace tok {
 
-// Token types of tokenizer.ggml.token_type.
-enum : int64_t { kNormal = 1, kUnknown = 2, kControl = 3, kUserDefined = 4, kUnused = 5, kByte = 6 };
+namespace {
 
 json split(const std::string& regex) {
   return {{"type", "Split"}, {"pattern", {{"Regex", regex}}}, {"behavior", "Isolated"}, {"invert", false}};
@@ -34,11 +34,7 @@ const char* kQwen2Regex =
 // CJK ideographs U+4E00-U+9FA5, U+0800-U+4E00 and Hangul U+AC00-U+D7FF.
 const char* kCjkRuns = R"([\x{4E00}-\x{9FA5}\x{0800}-\x{4E00}\x{AC00}-\x{D7FF}]+)";
 
-struct PreFamily {
-  json pre_tokenizer;
-  json normalizer;  // null: none
-  bool ignore_merges = false;
-};
+}  // namespace
 
 // tokenizer.ggml.pre -> the Hugging Face pre-tokenizer of that family.
 PreFamily pre_family(const std::string& pre, const std::string& where) {
@@ -78,6 +74,35 @@ PreFamily pre_family(const std::string& pre, const std::string& where) {
        "' (supported: default, gpt-2, mpt, starcoder, refact, llama-bpe, qwen2, falcon, deepseek-coder, deepseek-llm, "
        "deepseek-v3)");
 }
+
+json spm_normalizer(bool add_space_prefix) {
+  json norm = {{"type", "Sequence"}, {"normalizers", json::array()}};
+  if (add_space_prefix) norm["normalizers"].push_back({{"type", "Prepend"}, {"prepend", "\xE2\x96\x81"}});
+  norm["normalizers"].push_back({{"type", "Replace"}, {"pattern", {{"String", " "}}}, {"content", "\xE2\x96\x81"}});
+  return norm;
+}
+
+json spm_decoder(bool add_space_prefix) {
+  return {{"type", "Sequence"},
+          {"decoders",
+           {{{"type", "Replace"}, {"pattern", {{"String", "\xE2\x96\x81"}}}, {"content", " "}},
+            {{"type", "ByteFallback"}},
+            {{"type", "Fuse"}},
+            {{"type", "Strip"}, {"content", " "}, {"start", add_space_prefix ? 1 : 0}, {"stop", 0}}}}};
+}
+
+const std::vector<std::string>& pre_family_names() {
+  static const std::vector<std::string> names = {"llama-bpe",      "qwen2",     "deepseek-v3", "deepseek-llm",
+                                                 "deepseek-coder", "gpt-2",     "mpt",         "starcoder",
+                                                 "falcon"};
+  return names;
+}
+
+}  // namespace tok
+
+namespace {
+
+using namespace tok;
 
 std::optional<TokenId> optional_id(const GgufFile& f, const std::string& key, size_t n) {
   const GgufValue* v = f.find(key);
@@ -149,17 +174,8 @@ Tokenizer Tokenizer::from_gguf(const GgufFile& f) {
     t->model = tok::make_spm(std::move(cfg), where);
     bool space_prefix = true;
     if (const GgufValue* v = f.find("tokenizer.ggml.add_space_prefix")) space_prefix = v->as_bool();
-    json norm = {{"type", "Sequence"}, {"normalizers", json::array()}};
-    if (space_prefix) norm["normalizers"].push_back({{"type", "Prepend"}, {"prepend", "\xE2\x96\x81"}});
-    norm["normalizers"].push_back({{"type", "Replace"}, {"pattern", {{"String", " "}}}, {"content", "\xE2\x96\x81"}});
-    t->normalizer = tok::make_normalizer(norm, where + ": normalizer");
-    json dec = {{"type", "Sequence"},
-                {"decoders",
-                 {{{"type", "Replace"}, {"pattern", {{"String", "\xE2\x96\x81"}}}, {"content", " "}},
-                  {{"type", "ByteFallback"}},
-                  {{"type", "Fuse"}},
-                  {{"type", "Strip"}, {"content", " "}, {"start", space_prefix ? 1 : 0}, {"stop", 0}}}}};
-    t->decoder = tok::make_decoder(dec, where + ": decoder");
+    t->normalizer = tok::make_normalizer(spm_normalizer(space_prefix), where + ": normalizer");
+    t->decoder = tok::make_decoder(spm_decoder(space_prefix), where + ": decoder");
     add_bos = true;
   } else if (model == "gpt2") {
     tok::BpeConfig cfg;

@@ -9,6 +9,7 @@
 
 #include "rkv/core/error.h"
 #include "tokenizer/regex.h"
+#include "tokenizer/tokenizer_json.h"
 #include "tokenizer/tokenizer_impl.h"
 #include "tokenizer/unicode.h"
 
@@ -344,8 +345,13 @@ void parse_post_processor(const json& j, Tokenizer::Impl& t, const std::string& 
   fail(where, ": unsupported post-processor type '", type, "'");
 }
 
-std::unique_ptr<Tokenizer::Impl> parse_tokenizer_json(std::string_view text, const std::string& source) {
-  json j;
+}  // namespace
+
+namespace tok {
+
+TokenizerJson read_tokenizer_json(std::string_view text, const std::string& source) {
+  TokenizerJson out;
+  json& j = out.doc;
   TokenizerJsonSax sax(j);
   bool ok = false;
   try {
@@ -355,30 +361,43 @@ std::unique_ptr<Tokenizer::Impl> parse_tokenizer_json(std::string_view text, con
   }
   RKV_CHECK(ok, source, ": not valid JSON: ", sax.error.empty() ? "parse error" : sax.error);
   RKV_CHECK(j.is_object(), source, ": expected a JSON object");
+  RKV_CHECK(j.contains("model") && j["model"].is_object(), source, ": missing \"model\"");
+  const json& m = j["model"];
+  std::string type = m.contains("type") && m["type"].is_string() ? m["type"].get<std::string>() : "BPE";
+  RKV_CHECK(type == "BPE", source, ": unsupported model type '", type, "' (supported: BPE)");
+  RKV_CHECK(sax.has_vocab, source, ": model has no \"vocab\" object");
+  // Ids are dense in real files; a far larger id is a corrupt file (and
+  // would make us allocate for nothing).
+  const size_t n_added = j.contains("added_tokens") && j["added_tokens"].is_array() ? j["added_tokens"].size() : 0;
+  const int64_t id_limit = std::min<int64_t>(kMaxVocab, static_cast<int64_t>(2 * (sax.vocab.size() + n_added) + 1024));
+  for (auto& [token, id] : sax.vocab) {
+    RKV_CHECK(id < id_limit, source, ": vocab entry '", token, "': token id ", id, " is far beyond the ",
+              sax.vocab.size(), " entries");
+    RKV_CHECK(id >= 0 && id < kMaxVocab, source, ": vocab entry '", token, "': token id ", id, " out of range");
+    RKV_CHECK(!token.empty(), source, ": empty token in vocab");
+    if (static_cast<size_t>(id) >= out.vocab.size()) out.vocab.resize(static_cast<size_t>(id) + 1);
+    out.vocab[static_cast<size_t>(id)] = std::move(token);
+  }
+  out.merges = std::move(sax.merges);
+  return out;
+}
+
+}  // namespace tok
+
+namespace {
+
+std::unique_ptr<Tokenizer::Impl> parse_tokenizer_json(std::string_view text, const std::string& source) {
+  tok::TokenizerJson parts = tok::read_tokenizer_json(text, source);
+  const json& j = parts.doc;
   auto t = std::make_unique<Tokenizer::Impl>();
   t->source = source;
   try {
-    RKV_CHECK(j.contains("model") && j["model"].is_object(), source, ": missing \"model\"");
     const json& m = j["model"];
-    std::string type = m.contains("type") && m["type"].is_string() ? m["type"].get<std::string>() : "BPE";
-    RKV_CHECK(type == "BPE", source, ": unsupported model type '", type, "' (supported: BPE)");
-    RKV_CHECK(sax.has_vocab, source, ": model has no \"vocab\" object");
-
-    // Ids are dense in real files; a far larger id is a corrupt file (and
-    // would make us allocate for nothing).
     const size_t n_added = j.contains("added_tokens") && j["added_tokens"].is_array() ? j["added_tokens"].size() : 0;
-    const int64_t id_limit = std::min<int64_t>(kMaxVocab, static_cast<int64_t>(2 * (sax.vocab.size() + n_added) + 1024));
+    const int64_t id_limit = std::min<int64_t>(kMaxVocab, static_cast<int64_t>(2 * (parts.vocab.size() + n_added) + 1024));
     tok::BpeConfig cfg;
-    for (auto& [token, id] : sax.vocab) {
-      RKV_CHECK(id < id_limit, source, ": vocab entry '", token, "': token id ", id, " is far beyond the ",
-                sax.vocab.size(), " entries");
-      RKV_CHECK(id >= 0 && id < kMaxVocab, source, ": vocab entry '", token, "': token id ", id, " out of range");
-      RKV_CHECK(!token.empty(), source, ": empty token in vocab");
-      if (static_cast<size_t>(id) >= cfg.vocab.size()) cfg.vocab.resize(static_cast<size_t>(id) + 1);
-      cfg.vocab[static_cast<size_t>(id)] = std::move(token);
-    }
-    sax.vocab.clear();
-    cfg.merges = std::move(sax.merges);
+    cfg.vocab = std::move(parts.vocab);
+    cfg.merges = std::move(parts.merges);
     RKV_CHECK(!m.contains("dropout") || m["dropout"].is_null() || m["dropout"] == 0.0 || m["dropout"] == 1.0,
               source, ": BPE dropout is not supported");
     cfg.byte_fallback = get_bool(m, "byte_fallback", false);

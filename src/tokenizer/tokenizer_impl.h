@@ -71,6 +71,7 @@ struct Tokenizer::Impl {
 class TokenizerBuilder {
  public:
   static Tokenizer make(std::unique_ptr<Tokenizer::Impl> impl) { return Tokenizer(std::move(impl)); }
+  static const Tokenizer::Impl& impl(const Tokenizer& t) { return *t.impl_; }
 };
 
 }  // namespace rkv

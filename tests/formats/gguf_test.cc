@@ -323,3 +323,57 @@ TEST(Gguf, StreamedWriteEqualsSerialize) {
 
 }  // namespace
 }  // namespace rkv
+
+namespace rkv {
+namespace {
+
+// A tensor filled at serialization gives the same file as one given up front,
+// and a fill that throws leaves no file behind.
+TEST(Gguf, DeferredTensorsEqualEagerOnes) {
+  std::vector<float> a(37);
+  for (size_t i = 0; i < a.size(); ++i) a[i] = 0.5f * static_cast<float>(i) - 3.0f;
+  std::vector<uint8_t> q(2 * 144);
+  for (size_t i = 0; i < q.size(); ++i) q[i] = static_cast<uint8_t>(i * 7);
+  GgufWriter eager, deferred;
+  for (GgufWriter* w : {&eager, &deferred}) w->set_string("general.architecture", "llama");
+  eager.add_tensor("a", DType::F32, {37}, a.data(), a.size() * 4);
+  eager.add_tensor("q", DType::Q4_K, {256, 2}, q.data(), q.size());
+  int calls = 0;
+  deferred.add_tensor("a", DType::F32, {37}, [&](uint8_t* dst) {
+    ++calls;
+    std::memcpy(dst, a.data(), a.size() * 4);
+  });
+  deferred.add_tensor("q", DType::Q4_K, {256, 2}, [&](uint8_t* dst) {
+    ++calls;
+    for (size_t i = 0; i < q.size(); ++i) EXPECT_EQ(dst[i], 0) << "the fill buffer starts zeroed";
+    std::memcpy(dst, q.data(), q.size());
+  });
+  EXPECT_EQ(deferred.tensor_count(), 2u);
+  EXPECT_EQ(deferred.serialize(), eager.serialize());
+  EXPECT_EQ(calls, 2);
+  test::TempDir dir;
+  deferred.write(dir.path("d.gguf"));
+  eager.write(dir.path("e.gguf"));
+  auto read = [](const std::string& p) {
+    std::ifstream in(p, std::ios::binary);
+    return std::vector<uint8_t>((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  };
+  EXPECT_EQ(read(dir.path("d.gguf")), read(dir.path("e.gguf")));
+  GgufFile f(dir.path("d.gguf"));
+  EXPECT_EQ(std::memcmp(f.tensor("a").data, a.data(), a.size() * 4), 0);
+
+  GgufWriter failing;
+  failing.add_tensor("x", DType::F32, {4}, [](uint8_t*) { fail("fill failed on purpose"); });
+  EXPECT_THROW(failing.write(dir.path("x.gguf")), Error);
+  EXPECT_THROW(failing.serialize(), Error);
+  size_t left = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir.dir())) left += e.path().filename().string().rfind("x.gguf", 0) == 0;
+  EXPECT_EQ(left, 0u) << "no partial or temporary file";
+  GgufWriter twice;
+  twice.add_tensor("x", DType::F32, {4}, [](uint8_t*) {});
+  EXPECT_THROW(twice.add_tensor("x", DType::F32, {4}, [](uint8_t*) {}), Error);
+  EXPECT_THROW(twice.add_tensor("y", DType::Q8_0, {31}, [](uint8_t*) {}), Error) << "not a whole block";
+}
+
+}  // namespace
+}  // namespace rkv

@@ -32,6 +32,8 @@ size_t dtype_row_bytes(DType t, int64_t n);
 std::string_view dtype_name(DType t);  // "f32", "f16", "bf16", "i32", ...
 // Parses "f32"/"float32", "f16"/"float16", "bf16"/"bfloat16"; throws rkv::Error.
 DType parse_float_dtype(std::string_view name);
+// The float names and the block types by dtype_name ("q8_0", "q4_k", ...).
+DType parse_weight_dtype(std::string_view name);
 bool is_float(DType t);
 
 uint16_t f32_to_bf16(float x);

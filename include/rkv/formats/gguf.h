@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -163,7 +164,14 @@ class GgufWriter {
   void add_tensor(const std::string& name, DType type, const std::vector<int64_t>& ne, const void* data, size_t bytes);
   // The same, taking ownership of the bytes (no copy; for large files).
   void add_tensor(const std::string& name, DType type, const std::vector<int64_t>& ne, std::vector<uint8_t>&& bytes);
+  // A tensor whose bytes are produced only when the file is serialized or
+  // written: `fill` receives a zeroed buffer of exactly the tensor's size
+  // (converters: the output is never held twice in memory).
+  using TensorFill = std::function<void(uint8_t* dst)>;
+  void add_tensor(const std::string& name, DType type, const std::vector<int64_t>& ne, TensorFill fill);
+  size_t tensor_count() const { return tensors_.size(); }
 
+  // The whole file in memory (deferred tensors are filled into it in place).
   std::vector<uint8_t> serialize() const;
   // Streams the file to a temporary beside `path`, then renames it.
   void write(const std::string& path) const;
@@ -174,7 +182,10 @@ class GgufWriter {
     uint32_t ggml_type;
     std::vector<int64_t> ne;
     std::vector<uint8_t> bytes;
+    size_t nbytes = 0;  // == bytes.size() unless deferred
+    TensorFill fill;    // deferred tensors: bytes stay empty
   };
+  void add_entry(const std::string& name, DType type, const std::vector<int64_t>& ne, size_t nbytes, Entry&& entry);
   std::vector<uint8_t> header() const;  // everything before the data section, padded
   std::vector<GgufValue> values_;
   std::vector<Entry> tensors_;

@@ -60,7 +60,9 @@ std::string supported_architectures();
 // Parses config.json text; `generation_json` may be empty. Throws rkv::Error
 // naming `source` and the key for missing / malformed / unsupported values.
 ModelConfig parse_hf_config(std::string_view config_json, std::string_view generation_json, const std::string& source);
-// Reads the {arch}.* keys (and the embedding tensor for the vocabulary size).
+// Reads the {arch}.* keys (and the embedding tensor for the vocabulary size),
+// the stop ids (tokenizer.ggml.eos / eot / eom_token_id) and the sampling
+// defaults (general.sampling.temp / top_p / top_k).
 ModelConfig config_from_gguf(const GgufFile& file);
 
 }  // namespace rkv
