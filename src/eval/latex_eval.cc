@@ -19,11 +19,12 @@ constexpr double kPi = 3.14159265358979323846;
 bool is_real(C v) { return v.imag() == 0; }
 bool is_integer(double v) { return std::isfinite(v) && std::floor(v) == v; }
 C non_finite() { return C(std::nan(""), std::nan("")); }
+C complex_infinity() { return C(HUGE_VAL, HUGE_VAL); }  // sympy's zoo, not oo
 
 C power(C base, C exponent) {
   if (is_real(base) && is_real(exponent)) {
     double b = base.real(), e = exponent.real();
-    if (b == 0 && e < 0) return C(HUGE_VAL, 0);  // sympy: zoo
+    if (b == 0 && e < 0) return complex_infinity();
     if (b >= 0 || is_integer(e)) return C(std::pow(b, e), 0);
   }
   if (base == C(0, 0)) return exponent.real() > 0 ? C(0, 0) : non_finite();
@@ -39,7 +40,7 @@ C power(C base, C exponent) {
 
 // Lanczos approximation of Gamma for complex arguments (g = 7, n = 9).
 C gamma(C z) {
-  if (is_real(z) && z.real() <= 0 && is_integer(z.real())) return C(HUGE_VAL, 0);
+  if (is_real(z) && z.real() <= 0 && is_integer(z.real())) return complex_infinity();
   if (is_real(z)) return C(std::tgamma(z.real()), 0);
   if (z.real() < 0.5) return kPi / (std::sin(kPi * z) * gamma(1.0 - z));
   static const double g[] = {0.99999999999980993,  676.5203681218851,     -1259.1392167224028,

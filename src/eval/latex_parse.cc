@@ -488,10 +488,13 @@ class Parser {
 
   // \sin^2 x, \log_2(8), \sin^{-1} x (an inverse), \ln x y.
   int func_normal(size_t& p) {
+    size_t start = p;
     std::string name = at(p++).text;
     int sub = kFail, sup = kFail;
+    size_t sub_start = 0;
     for (int k = 0; k < 2; ++k) {
       if (sub == kFail && kind(p) == Tok::kUnderscore) {
+        sub_start = p;
         sub = subscript(p);
         if (sub == kFail) return kFail;
       } else if (sup == kFail && kind(p) == Tok::kCaret) {
@@ -500,8 +503,20 @@ class Parser {
         if (sup == kFail) return kFail;
       }
     }
+    size_t arg_start = p;
     int arg = function_argument(p);
-    if (arg == kFail) return kFail;
+    // "\log_28" is log base 2 of 8: when the digits of a bare subscript
+    // leave no argument, sympy's prediction stops the number after one digit.
+    if (arg == kFail && sub != kFail && sup == kFail && kind(sub_start + 1) == Tok::kDigit &&
+        arg_start > sub_start + 2) {
+      p = sub_start + 2;
+      sub = b_.number(at(sub_start + 1).text[0] - '0');
+      arg = function_argument(p);
+    }
+    if (arg == kFail) {
+      p = start;
+      return kFail;
+    }
     return apply_named_function(name, arg, sub, sup);
   }
 

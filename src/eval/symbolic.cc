@@ -174,18 +174,72 @@ std::optional<std::set<std::string>> python_set(std::string_view s) {
   return out;
 }
 
+using Matrix = std::vector<std::vector<LatexExpr>>;
+
+// latex2sympy's reading of a matrix (the reference's third parser, tried
+// when the others fail): \begin{pmatrix} a & b \\ c & d \end{pmatrix}, also
+// after \displaystyle; each entry must parse.
+std::optional<Matrix> latex_matrix(std::string_view s) {
+  std::string t = text::replace_all(text::strip(s), "\\displaystyle", "");
+  std::string_view v = text::strip(t);
+  for (std::string_view env : {"pmatrix", "bmatrix", "matrix"}) {
+    std::string begin = "\\begin{" + std::string(env) + "}", end = "\\end{" + std::string(env) + "}";
+    if (!v.starts_with(begin) || !v.ends_with(end) || v.size() < begin.size() + end.size()) continue;
+    std::string_view body = v.substr(begin.size(), v.size() - begin.size() - end.size());
+    Matrix m;
+    for (std::string_view row : text::split(body, "\\\\")) {
+      if (text::strip(row).empty()) continue;
+      m.emplace_back();
+      for (std::string_view cell : text::split(row, "&")) {
+        auto e = LatexExpr::parse(cell, LatexDialect::kStrict);
+        if (!e) return std::nullopt;
+        m.back().push_back(std::move(*e));
+      }
+      if (m.back().size() != m.front().size()) return std::nullopt;
+    }
+    if (m.empty()) return std::nullopt;
+    return m;
+  }
+  return std::nullopt;
+}
+
+// Matrix.equals, or every entry equal after round(x, 3).
+bool matrices_equal(const Matrix& a, const Matrix& b) {
+  if (a.size() != b.size() || a[0].size() != b[0].size()) return false;
+  bool exact = true, rounded = true;
+  for (size_t i = 0; i < a.size(); ++i) {
+    for (size_t j = 0; j < a[i].size(); ++j) {
+      const LatexExpr &x = a[i][j], &y = b[i][j];
+      std::vector<std::string> names = symbols_of(x, y);
+      if (names.empty()) {
+        C vx = x.evaluate({}), vy = y.evaluate({});
+        exact = exact && constants_equal(vx, vy, false);
+        rounded = rounded && nearly_real(vx) && nearly_real(vy) &&
+                  std::nearbyint(vx.real() * 1000) == std::nearbyint(vy.real() * 1000);
+      } else {
+        rounded = false;
+        exact = exact && sampled_equal(names, [&](const auto& p) { return x.evaluate(p); },
+                                       [&](const auto& p) { return y.evaluate(p); });
+      }
+    }
+  }
+  return exact || rounded;
+}
+
 struct Side {
   std::optional<LatexExpr> expr;
   std::optional<std::set<std::string>> set;
+  std::optional<Matrix> matrix;
 };
 
 Side parse_side(std::string_view s, bool strict) {
   std::string single = text::replace_all(s, "\\\\", "\\");
   LatexDialect dialect = strict ? LatexDialect::kStrict : LatexDialect::kSympy;
   for (std::string_view form : {std::string_view(single), s})
-    if (auto e = LatexExpr::parse(form, dialect)) return {std::move(e), std::nullopt};
+    if (auto e = LatexExpr::parse(form, dialect)) return {std::move(e), std::nullopt, std::nullopt};
   for (std::string_view form : {std::string_view(single), s})
-    if (auto set = python_set(form)) return {std::nullopt, std::move(set)};
+    if (auto set = python_set(form)) return {std::nullopt, std::move(set), std::nullopt};
+  if (auto m = latex_matrix(s)) return {std::nullopt, std::nullopt, std::move(m)};
   return {};
 }
 
@@ -194,7 +248,8 @@ Side parse_side(std::string_view s, bool strict) {
 bool symbolic_equal(std::string_view a_text, std::string_view b_text, bool strict) {
   Side a = parse_side(a_text, strict), b = parse_side(b_text, strict);
   if (a.set && b.set) return *a.set == *b.set;
-  if (!a.expr || !b.expr) return !a.expr && !b.expr && !a.set && !b.set && a_text == b_text;
+  if (a.matrix && b.matrix) return matrices_equal(*a.matrix, *b.matrix);
+  if (!a.expr || !b.expr) return !a.expr && !b.expr && !a.set && !b.set && !a.matrix && !b.matrix && a_text == b_text;
   if (a.expr->is_relation() || b.expr->is_relation()) {
     if (!a.expr->is_relation() || !b.expr->is_relation()) return false;
     return strict ? strict_relations_equal(*a.expr, *b.expr) : relations_equal(*a.expr, *b.expr);
