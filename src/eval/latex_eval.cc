@@ -128,7 +128,7 @@ struct Evaluator {
       case Op::kAdd: return fold(n, C(0, 0), [](C a, C b) { return is_real(a) && is_real(b) ? C(a.real() + b.real(), 0) : a + b; });
       case Op::kMul: return fold(n, C(1, 0), [](C a, C b) { return is_real(a) && is_real(b) ? C(a.real() * b.real(), 0) : a * b; });
       case Op::kPow: return power(arg(0), arg(1));
-      case Op::kNeg: return -arg(0);
+      case Op::kNeg: { C v = arg(0); return is_real(v) ? C(-v.real(), 0) : -v; }
       case Op::kFunc: return apply(n.fn, arg(0));
       case Op::kUndefFunc: {
         std::vector<C> values;
@@ -172,7 +172,10 @@ std::string format_number(double re, double im) {
 }  // namespace
 
 int TreeBuilder::add(Node n) {
-  for (int child : n.args) n.depth = std::max(n.depth, at(child).depth + 1);
+  for (int child : n.args) {
+    n.depth = std::max(n.depth, at(child).depth + 1);
+    n.invalid = n.invalid || at(child).invalid;
+  }
   if (n.depth > kMaxTreeDepth) return -1;
   tree_.nodes.push_back(std::move(n));
   return static_cast<int>(tree_.nodes.size()) - 1;
@@ -181,6 +184,13 @@ int TreeBuilder::add(Node n) {
 int TreeBuilder::number(double v) {
   Node n;
   n.number = v;
+  return add(std::move(n));
+}
+
+int TreeBuilder::invalid_number(double v) {
+  Node n;
+  n.number = v;
+  n.invalid = true;
   return add(std::move(n));
 }
 

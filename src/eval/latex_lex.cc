@@ -151,12 +151,16 @@ Tok single_char_token(char c) {
 bool lex_latex(std::string_view s, std::vector<Token>& out) {
   out.clear();
   size_t i = 0;
+  auto error = [&] {
+    out.push_back({Tok::kError, ""});
+    return false;
+  };
   while (i < s.size()) {
     char c = s[i];
     if (ws(c)) {
       ++i;
     } else if (c == '\\') {
-      if (!lex_command(s, i, out)) return false;
+      if (!lex_command(s, i, out)) return error();
     } else if (c == 'd' && lex_differential(s, i, out)) {
       continue;
     } else if (text::is_ascii_alpha(c)) {
@@ -166,7 +170,7 @@ bool lex_latex(std::string_view s, std::vector<Token>& out) {
       out.push_back({Tok::kDigit, std::string(1, c)});
       ++i;
     } else if (c == '=' || c == '&') {
-      if (!lex_equal(s, i, out)) return false;
+      if (!lex_equal(s, i, out)) return error();
     } else if (c == '\'') {
       size_t j = i;
       while (j < s.size() && s[j] == '\'') ++j;
@@ -176,7 +180,7 @@ bool lex_latex(std::string_view s, std::vector<Token>& out) {
       out.push_back({t, std::string(1, c)});
       ++i;
     } else {
-      return false;
+      return error();
     }
   }
   out.push_back({Tok::kEnd, ""});

@@ -29,10 +29,6 @@ constexpr long kMaxSteps = 200000;    // parse work per input
 
 enum class Step { kContinue, kExit, kFail };
 
-bool can_follow_factor(Tok t) {
-  return t != Tok::kUnderscore && t != Tok::kDot && t != Tok::kQuotes && t != Tok::kLimApproach;
-}
-
 class Parser {
  public:
   Parser(const std::vector<Token>& toks, LatexExpr::Tree& tree) : t_(toks), tree_(tree), b_(tree) {}
@@ -41,7 +37,7 @@ class Parser {
     size_t p = 0;
     int r = relation(p);
     end = p;
-    return aborted_ ? kFail : r;
+    return aborted_ || read_error_ ? kFail : r;
   }
 
  private:
@@ -58,7 +54,11 @@ class Parser {
   };
 
   const Token& at(size_t p) const { return t_[std::min(p, t_.size() - 1)]; }
-  Tok kind(size_t p) const { return at(p).kind; }
+  Tok kind(size_t p) {
+    Tok k = at(p).kind;
+    if (k == Tok::kError) read_error_ = true;
+    return k;
+  }
   bool strict() const { return tree_.strict; }
   bool budget() {
     if (++steps_ > kMaxSteps) aborted_ = true;
@@ -193,7 +193,6 @@ class Parser {
       size_t q = p;
       int next = postfix(q, nofunc);
       if (next == kFail || aborted_) break;
-      if (!strict() && !can_follow_factor(kind(q))) break;
       factors.push_back(next);
       p = q;
     }
@@ -266,6 +265,7 @@ class Parser {
     if (kind(p) == Tok::kUnderscore) {  // a subscript after the exponent is read and ignored
       size_t q = p;
       if (subscript(q) != kFail) p = q;
+      else if (!strict() && !lenient_) return kFail;
     }
     return exponent;
   }
@@ -343,6 +343,7 @@ class Parser {
 
   // DIGIT+ (',' DIGIT DIGIT DIGIT)* ('.' DIGIT+)?
   int number(size_t& p) {
+    size_t start = p;
     std::string digits;
     while (kind(p) == Tok::kDigit) digits += at(p++).text;
     while (kind(p) == Tok::kComma && kind(p + 1) == Tok::kDigit && kind(p + 2) == Tok::kDigit &&
@@ -350,21 +351,32 @@ class Parser {
       digits += at(p + 1).text + at(p + 2).text + at(p + 3).text;
       p += 4;
     }
+    bool fraction = false;
     if (kind(p) == Tok::kDot) {
       if (kind(p + 1) == Tok::kDigit) {
         digits += '.';
         ++p;
         while (kind(p) == Tok::kDigit) digits += at(p++).text;
+        fraction = true;
       } else if (!strict() && !lenient_) {
-        return kFail;  // sympy commits to the fraction after a '.'
+        // A dot without digits: sympy fails on it when the number is one
+        // digit; a longer one stops after its first digit ("13." reads 1).
+        if (p == start + 1) return kFail;
+        p = start + 1;
+        digits = at(start).text;
       }
     }
     auto v = text::parse_float(digits);
-    return v ? b_.number(*v) : kFail;
+    if (!v) return kFail;
+    // sympy converts the digits with Python's parser, where an integer with
+    // a leading zero ("05") is a syntax error: the parse fails if it is kept.
+    bool invalid = !strict() && !fraction && digits.size() > 1 && digits[0] == '0' &&
+                   digits.find_first_not_of('0') != std::string::npos;
+    return invalid ? b_.invalid_number(*v) : b_.number(*v);
   }
 
   // (subexpr? quotes? | quotes? subexpr?): the name sympy gives the symbol.
-  bool decorations(size_t& p, std::string& name) {
+  bool decorations(size_t& p, std::string& name, bool keep_quotes = true) {
     bool sub = false, quotes = false;
     while (true) {
       if (!sub && kind(p) == Tok::kUnderscore) {
@@ -373,7 +385,8 @@ class Parser {
         name += "_{" + b_.print(s) + "}";
         sub = true;
       } else if (!quotes && kind(p) == Tok::kQuotes) {
-        name += at(p++).text;
+        if (keep_quotes) name += at(p).text;
+        ++p;
         quotes = true;
       } else {
         return true;
@@ -384,14 +397,14 @@ class Parser {
   int named_atom(size_t& p) {
     const Token& tok = at(p++);
     std::string name = tok.text;
-    if (tok.kind == Tok::kSymbol && name == "infty") {
-      size_t q = p;
+    if (tok.kind == Tok::kSymbol && name == "infty") {  // its subscript is read, then ignored
       std::string ignored;
-      if (decorations(q, ignored)) p = q;
+      if (!decorations(p, ignored, false) && !strict() && !lenient_) return kFail;
       return b_.infinity();
     }
     size_t q = p;
-    if (!decorations(q, name)) {
+    // sympy names a command symbol with its subscript but without primes.
+    if (!decorations(q, name, tok.kind == Tok::kLetter)) {
       if (strict() || lenient_) return constant_or_symbol(tok.text);
       return kFail;  // "x_" : no alternative of the grammar fits
     }
@@ -506,12 +519,20 @@ class Parser {
     size_t arg_start = p;
     int arg = function_argument(p);
     // "\log_28" is log base 2 of 8: when the digits of a bare subscript
-    // leave no argument, sympy's prediction stops the number after one digit.
-    if (arg == kFail && sub != kFail && sup == kFail && kind(sub_start + 1) == Tok::kDigit &&
-        arg_start > sub_start + 2) {
-      p = sub_start + 2;
-      sub = b_.number(at(sub_start + 1).text[0] - '0');
-      arg = function_argument(p);
+    // leave no argument, sympy's prediction ends the number earlier.
+    if (arg == kFail && sub != kFail && sup == kFail && kind(sub_start + 1) == Tok::kDigit) {
+      for (size_t digits_end = arg_start - 1; arg == kFail && digits_end > sub_start + 1; --digits_end) {
+        bool all_digits = true;
+        std::string digits;
+        for (size_t k = sub_start + 1; k < digits_end; ++k) {
+          all_digits = all_digits && kind(k) == Tok::kDigit;
+          digits += at(k).text;
+        }
+        if (!all_digits) break;
+        p = digits_end;
+        sub = b_.number(std::stod(digits));
+        arg = function_argument(p);
+      }
     }
     if (arg == kFail) {
       p = start;
@@ -580,6 +601,7 @@ class Parser {
   int closers_ = 0;
   bool lenient_ = false;
   bool aborted_ = false;
+  bool read_error_ = false;  // looked at the token the lexer failed on
   long steps_ = 0;
   std::map<std::pair<size_t, int>, std::pair<int, size_t>> memo_;
 };
@@ -588,13 +610,13 @@ class Parser {
 
 std::optional<LatexExpr> LatexExpr::parse(std::string_view latex, LatexDialect dialect) {
   std::vector<Token> tokens;
-  if (!lex_latex(latex, tokens)) return std::nullopt;
+  if (!lex_latex(latex, tokens) && dialect == LatexDialect::kStrict) return std::nullopt;
   auto tree = std::make_shared<Tree>();
   tree->strict = dialect == LatexDialect::kStrict;
   Parser parser(tokens, *tree);
   size_t end = 0;
   tree->root = parser.parse(end);
-  if (tree->root < 0) return std::nullopt;
+  if (tree->root < 0 || tree->nodes[static_cast<size_t>(tree->root)].invalid) return std::nullopt;
   if (tree->strict && end + 1 != tokens.size()) return std::nullopt;
   return LatexExpr(std::move(tree));
 }

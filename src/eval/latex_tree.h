@@ -13,6 +13,7 @@ namespace rkv::eval {
 
 enum class Tok : uint8_t {
   kEnd,
+  kError,  // a character no token matches: sympy fails when it reads this far
   kAdd, kSub, kMul, kDiv, kLParen, kRParen, kLBrace, kRBrace, kLBraceLit, kRBraceLit, kLBracket, kRBracket,
   kBar, kRBar, kLBar, kLAngle, kRAngle, kLim, kLimApproach, kInt, kSum, kProd,
   kFuncNormal,  // \exp \log \lg \ln \sin ... \artanh (text names the function)
@@ -26,8 +27,9 @@ struct Token {
   std::string text;  // the letters of a command / symbol / differential variable, the digit, ...
 };
 
-// Tokens of the whole input; false on a character no token matches (sympy
-// raises there, wherever it is).
+// Tokens of the input, ending with kEnd; or, at the first character no token
+// matches, ending with kError (and false). sympy's lexer runs lazily: the
+// error only counts when the parser looks that far.
 bool lex_latex(std::string_view s, std::vector<Token>& out);
 
 enum class Op : uint8_t {
@@ -51,6 +53,7 @@ struct Node {
   int symbol = -1;           // kSymbol, kUndefFunc: index into Tree::names
   std::vector<int> args;     // children (kLog: value, base; kRoot: value, index)
   int depth = 1;
+  bool invalid = false;      // this node or one below cannot be converted
 };
 
 struct LatexExpr::Tree {
@@ -70,6 +73,8 @@ class TreeBuilder {
  public:
   explicit TreeBuilder(LatexExpr::Tree& tree) : tree_(tree) {}
   int number(double v);
+  // A number sympy cannot convert ("05"): the parse fails if the tree keeps it.
+  int invalid_number(double v);
   int symbol(const std::string& name);
   int infinity();
   int imaginary_unit();
