@@ -11,6 +11,7 @@
 #include <set>
 
 #include "eval/latex_tree.h"
+#include "eval/python_expr.h"
 #include "eval/text.h"
 
 namespace rkv::eval {
@@ -237,6 +238,10 @@ Side parse_side(std::string_view s, bool strict) {
   LatexDialect dialect = strict ? LatexDialect::kStrict : LatexDialect::kSympy;
   for (std::string_view form : {std::string_view(single), s})
     if (auto e = LatexExpr::parse(form, dialect)) return {std::move(e), std::nullopt, std::nullopt};
+  if (!strict) {
+    for (std::string_view form : {std::string_view(single), s})
+      if (auto e = parse_python_expr(form)) return {std::move(e), std::nullopt, std::nullopt};
+  }
   for (std::string_view form : {std::string_view(single), s})
     if (auto set = python_set(form)) return {std::nullopt, std::move(set), std::nullopt};
   if (auto m = latex_matrix(s)) return {std::nullopt, std::nullopt, std::move(m)};
