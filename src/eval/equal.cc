@@ -49,6 +49,13 @@ std::string grader_choice(std::string_view pred) {
   return std::string(text::rstrip_chars(text::rstrip_chars(out, "."), "/"));
 }
 
+std::string remove_chars(std::string_view s, std::string_view chars) {
+  std::string out;
+  for (char c : s)
+    if (chars.find(c) == std::string_view::npos) out += c;
+  return out;
+}
+
 bool is_close(double reference, double prediction, double rel_tol) {
   if (reference == prediction) return true;
   if (std::isinf(reference) || std::isinf(prediction)) return false;
@@ -57,13 +64,35 @@ bool is_close(double reference, double prediction, double rel_tol) {
 }
 
 // Numbers: the reference accepts gold/100, gold and gold*100 with relative
-// tolerance 1e-4; strict rules accept the gold value itself only.
-bool numbers_equal(double pred, double gold, bool strict) {
-  if (strict) return is_close(gold, pred, 1e-9);
+// tolerance 1e-4.
+bool numbers_equal(double pred, double gold) {
   for (double candidate : {gold / 100, gold, gold * 100})
     if (is_close(candidate, pred, 1e-4)) return true;
   return false;
 }
+
+// Strict rules: the same number (to 1e-9), where "50%" is 50 or 0.5.
+std::vector<double> strict_values(std::string_view s) {
+  std::string t = remove_chars(s, ",");
+  bool percent = !t.empty() && t.back() == '%';
+  if (percent) t.pop_back();
+  auto v = text::parse_float(t);
+  if (!v) return {};
+  if (percent) return {*v, *v / 100};
+  return {*v};
+}
+
+std::optional<bool> strict_numbers_equal(std::string_view pred, std::string_view gold) {
+  std::vector<double> p = strict_values(pred), g = strict_values(gold);
+  if (p.empty() || g.empty()) return std::nullopt;
+  for (double a : p)
+    for (double b : g)
+      if (is_close(b, a, 1e-9)) return true;
+  return false;
+}
+
+// Strict rules: unions of intervals in any order.
+bool unions_equal(std::string_view pred, std::string_view ref, int depth);
 
 std::string_view without_last_code_point(std::string_view s) {
   size_t i = 0, last = 0;
@@ -89,13 +118,6 @@ std::string to_pmatrix(std::string_view ref) {
     open = ref.find('{', open + 1);
   }
   return {};
-}
-
-std::string remove_chars(std::string_view s, std::string_view chars) {
-  std::string out;
-  for (char c : s)
-    if (chars.find(c) == std::string_view::npos) out += c;
-  return out;
 }
 
 bool bracketed(std::string_view s, char open, char close) { return !s.empty() && s.front() == open && s.back() == close; }
@@ -194,8 +216,12 @@ bool math_equal_at(std::string_view pred_in, std::string_view ref_in, bool stric
   if (depth > kMaxDepth) return false;
   if (text::lower(text::strip(pred_in)) == text::lower(text::strip(ref_in))) return true;
   if (ref_in.size() == 1 && ref_in[0] >= 'A' && ref_in[0] <= 'E' && grader_choice(pred_in) == ref_in) return true;
-  std::optional<double> p_num = parse_digits(pred_in), r_num = parse_digits(ref_in);
-  if (p_num && r_num) return numbers_equal(*p_num, *r_num, strict);
+  if (strict) {
+    if (auto same = strict_numbers_equal(pred_in, ref_in)) return *same;
+  } else {
+    std::optional<double> p_num = parse_digits(pred_in), r_num = parse_digits(ref_in);
+    if (p_num && r_num) return numbers_equal(*p_num, *r_num);
+  }
   if (pred_in.empty()) return false;
 
   std::string_view pred = text::strip(pred_in);
@@ -207,7 +233,23 @@ bool math_equal_at(std::string_view pred_in, std::string_view ref_in, bool stric
   if (tuples_equal(pred, ref, strict, depth)) return true;
   if (matrices_equal(pred, ref, strict, depth)) return true;
   if (auto eq = equations_equal(pred, ref, strict, depth)) return *eq;
+  if (strict && unions_equal(pred, ref, depth)) return true;
   return symbolic_equal(pred, ref, strict);
+}
+
+bool unions_equal(std::string_view pred, std::string_view ref, int depth) {
+  std::vector<std::string_view> p = text::split(pred, "\\cup"), r = text::split(ref, "\\cup");
+  if (p.size() < 2 || p.size() != r.size() || p.size() > 8) return false;
+  std::vector<bool> used(r.size(), false);
+  for (std::string_view part : p) {
+    bool matched = false;
+    for (size_t k = 0; k < r.size() && !matched; ++k) {
+      if (used[k] || !math_equal_at(part, r[k], true, depth + 1)) continue;
+      used[k] = matched = true;
+    }
+    if (!matched) return false;
+  }
+  return true;
 }
 
 }  // namespace

@@ -141,7 +141,14 @@ struct Evaluator {
       case Op::kCeil: { C v = arg(0); return C(std::ceil(v.real()), std::ceil(v.imag())); }
       case Op::kBinom: return binomial(arg(0), arg(1));
       case Op::kConj: return std::conj(arg(0));
-      case Op::kRoot: return power(arg(0), C(1, 0) / arg(1));
+      case Op::kRoot: {
+        C base = arg(0), index = arg(1);
+        // Strict dialect: the real root of a negative number for odd n.
+        bool odd = is_real(index) && is_integer(index.real()) && std::fmod(std::fabs(index.real()), 2) == 1;
+        if (tree.strict && odd && is_real(base) && base.real() < 0)
+          return C(-std::pow(-base.real(), 1 / index.real()), 0);
+        return power(base, C(1, 0) / index);
+      }
       case Op::kLog: return logarithm(arg(0), arg(1));
       case Op::kRelation: return arg(0) - arg(1);
     }

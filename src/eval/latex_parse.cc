@@ -201,7 +201,8 @@ class Parser {
 
   // sympy's convert_postfix_list(): a product, except that a factor 'x'
   // between two factors without symbols is read as a times sign ("2x3" = 6).
-  int multiply_factors(const std::vector<int>& factors) {
+  int multiply_factors(const std::vector<int>& input) {
+    std::vector<int> factors = strict() ? mixed_numbers(input) : input;
     std::vector<int> kept;
     for (size_t i = 0; i < factors.size(); ++i) {
       bool times_sign = !strict() && i > 0 && i + 1 < factors.size() && is_plain_x(factors[i]) &&
@@ -220,6 +221,34 @@ class Parser {
 
   // Strict dialect: "x(x+1)" is a product; f, g and h name functions.
   static bool is_function_letter(const std::string& name) { return name == "f" || name == "g" || name == "h"; }
+
+  // Strict dialect: "1\frac{1}{2}" is the mixed number 3/2.
+  std::vector<int> mixed_numbers(const std::vector<int>& factors) {
+    std::vector<int> out;
+    for (size_t i = 0; i < factors.size(); ++i) {
+      if (i + 1 < factors.size() && is_integer_literal(factors[i]) && is_literal_fraction(factors[i + 1])) {
+        out.push_back(b_.node(Op::kAdd, {factors[i], factors[i + 1]}));
+        ++i;
+      } else {
+        out.push_back(factors[i]);
+      }
+    }
+    return out;
+  }
+
+  bool is_integer_literal(int id) const {
+    const Node& n = b_.at(id);
+    return n.op == Op::kNumber && n.imag == 0 && n.number >= 0 && n.number == static_cast<double>(static_cast<long long>(n.number));
+  }
+
+  // \frac{a}{b} of integer literals: Mul(a, Pow(b, -1)).
+  bool is_literal_fraction(int id) const {
+    const Node& n = b_.at(id);
+    if (n.op != Op::kMul || n.args.size() != 2 || !is_integer_literal(n.args[0])) return false;
+    const Node& inv = b_.at(n.args[1]);
+    return inv.op == Op::kPow && is_integer_literal(inv.args[0]) && b_.at(inv.args[1]).op == Op::kNumber &&
+           b_.at(inv.args[1]).number == -1;
+  }
 
   bool is_plain_x(int id) const {
     const Node& n = b_.at(id);

@@ -191,8 +191,12 @@ std::string drop_short_lhs(const std::string& s, bool strict) {
     return std::string(parts[1]);
   }
   if (strict) {
-    std::string_view rhs = text::strip(parts[1]);
+    std::string_view lhs = text::strip(parts[0]), rhs = text::strip(parts[1]);
     if (text::code_point_count(rhs) == 1 && text::is_ascii_alpha(rhs[0])) return std::string(parts[0]);
+    // "f(x) = ..." names the function: its right side is the answer.
+    bool function_name = lhs.size() == 4 && text::is_ascii_alpha(lhs[0]) && lhs[1] == '(' &&
+                         text::is_ascii_alpha(lhs[2]) && lhs[3] == ')';
+    if (function_name) return std::string(parts[1]);
   }
   return s;
 }
@@ -218,6 +222,70 @@ std::string strip_layout(std::string_view answer, bool strict) {
   return remove_trailing_text(s);
 }
 
+// Strict rules: 0.1\overline{6} -> \frac{15}{90} (the exact value).
+std::string repeating_decimals(const std::string& s) {
+  size_t at = s.find(".");
+  std::string out = s;
+  for (; at != std::string::npos; at = out.find(".", at + 1)) {
+    size_t start = at;
+    while (start > 0 && text::is_ascii_digit(out[start - 1])) --start;
+    size_t frac_end = at + 1;
+    while (frac_end < out.size() && text::is_ascii_digit(out[frac_end])) ++frac_end;
+    if (out.compare(frac_end, 10, "\\overline{") != 0) continue;
+    size_t rep_end = out.find('}', frac_end + 10);
+    if (rep_end == std::string::npos) continue;
+    std::string whole = out.substr(start, at - start), fixed = out.substr(at + 1, frac_end - at - 1),
+                repeat = out.substr(frac_end + 10, rep_end - frac_end - 10);
+    bool digits = !repeat.empty() && repeat.find_first_not_of("0123456789") == std::string::npos;
+    if (!digits || whole.size() + fixed.size() + repeat.size() > 15) continue;
+    // x = whole.fixed(repeat)... : (whole fixed repeat - whole fixed) / ((10^r - 1) 10^f)
+    long long all = std::stoll("0" + whole + fixed + repeat), head = std::stoll("0" + whole + fixed);
+    long long den = 1;
+    for (size_t k = 0; k < repeat.size(); ++k) den *= 10;
+    den -= 1;
+    for (size_t k = 0; k < fixed.size(); ++k) den *= 10;
+    std::string frac = "\\frac{" + std::to_string(all - head) + "}{" + std::to_string(den) + "}";
+    out = out.substr(0, start) + frac + out.substr(rep_end + 1);
+    at = start;
+  }
+  return out;
+}
+
+// Strict rules: "5 apples" -> "5", a number followed only by words.
+std::string drop_words_after_number(const std::string& s) {
+  std::string_view t = text::strip(s);
+  size_t i = 0;
+  if (i < t.size() && t[i] == '-') ++i;
+  size_t digits_start = i;
+  while (i < t.size() && (text::is_ascii_digit(t[i]) || t[i] == ',' || t[i] == '.')) ++i;
+  if (i == digits_start || i >= t.size() || t[i] != ' ') return s;
+  std::string_view rest = text::strip(t.substr(i));
+  if (rest.empty() || !text::is_ascii_alpha(rest[0])) return s;
+  for (char c : rest)
+    if (!text::is_ascii_alpha(c) && c != ' ' && c != '.') return s;
+  return std::string(t.substr(0, i));
+}
+
+// Strict rules: spaces go, except one between a command and a letter
+// ("\pi r" stays "\pi r", not the unknown command "\pir").
+std::string remove_spaces(const std::string& s, bool strict) {
+  if (!strict) return replace_all(s, " ", "");
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != ' ') {
+      out += s[i];
+      continue;
+    }
+    size_t k = out.size();
+    while (k > 0 && text::is_ascii_alpha(out[k - 1])) --k;
+    bool after_command = k < out.size() && k > 0 && out[k - 1] == '\\';
+    size_t next = s.find_first_not_of(' ', i);
+    if (after_command && next != std::string::npos && text::is_ascii_alpha(s[next])) out += ' ';
+    i = (next == std::string::npos ? s.size() : next) - 1;
+  }
+  return out;
+}
+
 std::string strip_symbols(std::string s, bool strict) {
   s = replace_all(replace_all(s, "^{\\circ}", ""), "^\\circ", "");
   s = replace_all(replace_all(s, "\\$", ""), "$", "");
@@ -228,7 +296,9 @@ std::string strip_symbols(std::string s, bool strict) {
     s = replace_all(s, key, "");
   s = replace_all(s, "\\emptyset", "{}");
   s = replace_all(s, "(-\\infty,\\infty)", "\\mathbb{R}");
-  s = replace_all(replace_all(s, "\\%", ""), "%", "");
+  // Strict rules keep a percent sign ("50%"): the comparison reads it.
+  s = strict ? replace_all(s, "\\%", "%") : replace_all(replace_all(s, "\\%", ""), "%", "");
+  if (strict) s = repeating_decimals(s);
   s = replace_all(replace_all(s, " .", " 0."), "{.", "{0.");
   s = replace_infinity(std::move(s));
   s = strict ? replace_and_word(s) : replace_all(s, "and", "");
@@ -240,13 +310,14 @@ std::string strip_string(std::string_view answer, bool strict) {
   std::string s = strip_layout(answer, strict);
   s = strict ? detail::strip_trailing_units(s) : detail::strip_unit_words(s);
   s = strip_symbols(std::move(s), strict);
+  if (strict) s = drop_words_after_number(s);
   if (text::contains(s, "j") && !text::contains(s, "i")) s = replace_all(s, "j", "i");
   s = drop_trailing_zero_decimals(drop_inner_zero_decimals(s));
   if (s.empty()) return s;
   if (s[0] == '.') s = "0" + s;
   s = drop_short_lhs(s, strict);
   s = detail::fix_sqrt(s);
-  s = replace_all(s, " ", "");
+  s = remove_spaces(s, strict);
   s = detail::fix_fracs(s);
   return detail::fix_a_slash_b(s);
 }
