@@ -123,25 +123,30 @@ class Parser {
   int mp_operand(size_t& p, bool nofunc) { return mp(p, nofunc); }
   int unary_operand(size_t& p, bool nofunc) { return unary(p, nofunc); }
 
+  // Builds one n-ary node for a whole chain (long sums stay linear).
+  int chain(Op op, const std::vector<int>& items) {
+    return items.size() == 1 ? items[0] : b_.node(op, items);
+  }
+
   int additive(size_t& p) {
     if (!budget()) return kFail;
-    int lhs = mp(p, false);
-    if (lhs == kFail) return kFail;
+    int first = mp(p, false);
+    if (first == kFail) return kFail;
+    std::vector<int> terms = {first};
     while (kind(p) == Tok::kAdd || kind(p) == Tok::kSub) {
       bool minus = kind(p) == Tok::kSub;
       size_t q = p + 1;
       int rhs = mp(q, false);
       if (rhs == kFail) {
-        Step s = after_failed_operand(p + 1, &Parser::mp_operand, false);
-        if (s == Step::kExit) return lhs;
+        if (after_failed_operand(p + 1, &Parser::mp_operand, false) == Step::kExit) break;
         return kFail;
       }
       p = q;
       if (minus) rhs = b_.node(Op::kNeg, {rhs});
-      lhs = rhs == kFail ? kFail : b_.node(Op::kAdd, {lhs, rhs});
-      if (lhs == kFail) return kFail;
+      if (rhs == kFail) return kFail;
+      terms.push_back(rhs);
     }
-    return lhs;
+    return chain(Op::kAdd, terms);
   }
 
   static bool is_mul_op(Tok t) {
@@ -151,23 +156,23 @@ class Parser {
 
   int mp(size_t& p, bool nofunc) {
     if (!budget()) return kFail;
-    int lhs = unary(p, nofunc);
-    if (lhs == kFail) return kFail;
+    int first = unary(p, nofunc);
+    if (first == kFail) return kFail;
+    std::vector<int> factors = {first};
     while (is_mul_op(kind(p))) {
       bool divide = kind(p) == Tok::kDiv || kind(p) == Tok::kCmdDiv || kind(p) == Tok::kColon;
       size_t q = p + 1;
       int rhs = unary(q, nofunc);
       if (rhs == kFail) {
-        Step s = after_failed_operand(p + 1, &Parser::unary_operand, nofunc);
-        if (s == Step::kExit) return lhs;
+        if (after_failed_operand(p + 1, &Parser::unary_operand, nofunc) == Step::kExit) break;
         return kFail;
       }
       p = q;
       if (divide) rhs = b_.node(Op::kPow, {rhs, b_.number(-1)});
-      lhs = rhs == kFail ? kFail : b_.node(Op::kMul, {lhs, rhs});
-      if (lhs == kFail) return kFail;
+      if (rhs == kFail) return kFail;
+      factors.push_back(rhs);
     }
-    return lhs;
+    return chain(Op::kMul, factors);
   }
 
   int unary(size_t& p, bool nofunc) {

@@ -210,6 +210,8 @@ std::string replace_infinity(std::string s) {
 // Steps up to the unit words.
 std::string strip_layout(std::string_view answer, bool strict) {
   std::string s(text::strip(answer));
+  // Strict rules: math delimiters go first, so that "$5 \text{ cm}$" loses its unit.
+  if (strict) s = std::string(text::strip(replace_all(replace_all(s, "\\$", ""), "$", "")));
   s = replace_all(s, "\n", "");
   s = std::string(text::rstrip_chars(s, "."));
   s = replace_all(s, "\\!", "");
