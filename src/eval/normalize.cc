@@ -220,7 +220,10 @@ std::string strip_layout(std::string_view answer, bool strict) {
   s = replace_all(replace_all(replace_all(s, "\\neq", "\\ne"), "\\leq", "\\le"), "\\geq", "\\ge");
   s = replace_all(replace_all(s, "\\left", ""), "\\right", "");
   s = replace_all(replace_all(s, "\\{", "{"), "\\}", "}");
-  if (strict) s = unwrap_font_commands(s);
+  if (strict) {
+    s = unwrap_font_commands(s);
+    for (const char* bar : {"\\lvert", "\\rvert", "\\vert"}) s = replace_all(s, bar, "|");
+  }
   return remove_trailing_text(s);
 }
 
@@ -280,7 +283,10 @@ std::string remove_spaces(const std::string& s, bool strict) {
     }
     size_t k = out.size();
     while (k > 0 && text::is_ascii_alpha(out[k - 1])) --k;
-    bool after_command = k < out.size() && k > 0 && out[k - 1] == '\\';
+    std::string_view command = std::string_view(out).substr(k);
+    // \frac ab and \sqrt x read their arguments without the space.
+    bool takes_arguments = command.ends_with("frac") || command == "sqrt" || command.ends_with("binom");
+    bool after_command = k < out.size() && k > 0 && out[k - 1] == '\\' && !takes_arguments;
     size_t next = s.find_first_not_of(' ', i);
     if (after_command && next != std::string::npos && text::is_ascii_alpha(s[next])) out += ' ';
     i = (next == std::string::npos ? s.size() : next) - 1;

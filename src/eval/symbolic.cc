@@ -18,7 +18,7 @@ namespace rkv::eval {
 namespace {
 
 using C = std::complex<double>;
-constexpr int kSamplePoints = 4;
+constexpr int kSamplePoints = 6;
 
 bool finite(C v) { return std::isfinite(v.real()) && std::isfinite(v.imag()); }
 
@@ -48,7 +48,9 @@ bool has_undefined_function(const LatexExpr& e) {
 }
 
 // A deterministic point for sample k: each symbol in a different quadrant
-// per sample (|z| in [0.6, 1.4]), so branch cuts and |x| vs x show.
+// per sample (|z| in [0.6, 1.4]), then two far points (|z| in [2, 5], left
+// half-plane), so that branch cuts show: sqrt(x^2) is not x, nor
+// sqrt((x+1)^2) x+1.
 C sample_value(const std::string& name, int k) {
   uint64_t h = 1469598103934665603ull;
   for (char c : name) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
@@ -57,8 +59,10 @@ C sample_value(const std::string& name, int k) {
     v ^= v >> 31;
     return static_cast<double>(v >> 11) / static_cast<double>(1ull << 53);
   };
-  double r = 0.6 + 0.8 * unit(2 * static_cast<uint64_t>(k) + 1);
-  double angle = (k + 0.2 + 0.6 * unit(2 * static_cast<uint64_t>(k) + 2)) * (3.14159265358979323846 / 2);
+  double u = unit(2 * static_cast<uint64_t>(k) + 1), v = unit(2 * static_cast<uint64_t>(k) + 2);
+  double r = k < 4 ? 0.6 + 0.8 * u : 2 + 3 * u;
+  double quadrant = k < 4 ? k : k - 3;  // the far points lie in quadrants 2 and 3
+  double angle = (quadrant + 0.2 + 0.6 * v) * (3.14159265358979323846 / 2);
   return std::polar(r, angle);
 }
 
