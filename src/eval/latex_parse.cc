@@ -6,8 +6,11 @@
 // when it gives up with an error instead, follows from how each decision is
 // predicted. The kSympy dialect reproduces what was observed of it:
 //   - implicit multiplication (another factor after a factor) is taken when
-//     the factor parses and the token after it could follow a factor
-//     anywhere in the grammar, else the factor ends: "2x1." reads 2x;
+//     the next factor parses, else the product ends: "2x1." reads 2x;
+//   - a number before a dangling dot stops after its first digit ("13."
+//     reads 1), and a leading zero ("05") fails the whole parse;
+//   - a character no token matches fails the parse only if the parser
+//     looks that far ("x,\" reads x);
 //   - after + - * / ^ the parser commits once the operand is complete (at
 //     the top level) or at once (inside brackets): "2+1." and "(1+)" are
 //     errors, "1+(2" reads 1;
@@ -27,7 +30,7 @@ constexpr int kFail = -1;
 constexpr int kMaxClosers = 64;       // bracket nesting
 constexpr long kMaxSteps = 200000;    // parse work per input
 
-enum class Step { kContinue, kExit, kFail };
+enum class Step { kExit, kFail };  // after a continuation failed
 
 class Parser {
  public:
