@@ -14,6 +14,7 @@
 #include "rkv/flags.h"
 #include "rkv/formats/gguf.h"
 #include "rkv/formats/safetensors.h"
+#include "rkv/model/convert.h"
 #include "rkv/ops/matmul.h"
 
 namespace rkv::cli {
@@ -206,14 +207,13 @@ int run_make_model(const Args& args) {
     vec("output_norm.weight", H, 1.0f, 0.05f);
     if (!s.tie) mat("output.weight", s.vocab, H);
     if (s.llama3_rope) {  // llama.cpp stores llama3 RoPE as per-frequency divisors
-      std::vector<float> ff(static_cast<size_t>(hd / 2));
-      const double pi = 3.14159265358979323846, orig = 8192, lo = 1, hi = 4, factor = 8;
-      for (int64_t i = 0; i < hd / 2; ++i) {
-        double inv = 1.0 / std::pow(s.theta, 2.0 * static_cast<double>(i) / static_cast<double>(hd));
-        double wl = 2 * pi / inv;
-        double div = wl < orig / hi ? 1.0 : wl > orig / lo ? factor : 1.0 / ((1 - (orig / wl - lo) / (hi - lo)) / factor + (orig / wl - lo) / (hi - lo));
-        ff[static_cast<size_t>(i)] = static_cast<float>(div);
-      }
+      ModelConfig rope;  // DeepSeek-R1-Distill-Llama-8B's rope_scaling
+      rope.head_dim = hd;
+      rope.rope_theta = s.theta;
+      rope.rope_scaling.type = "llama3";
+      rope.rope_scaling.factor = 8;
+      rope.rope_scaling.original_max_position = 8192;
+      const std::vector<float> ff = llama3_rope_freq_factors(rope);
       w.add_tensor("rope_freqs.weight", DType::F32, {hd / 2}, ff.data(), ff.size() * 4);
     }
     for (int64_t l = 0; l < s.layers; ++l) {

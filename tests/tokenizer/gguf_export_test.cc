@@ -105,9 +105,10 @@ TEST_P(GgufExport, ReproducesTheReferenceVectors) {
   }
 }
 
+// (llama3 is llama3_1's vocabulary without the BOS post-processor: left out
+// to keep the sanitizer run short.)
 INSTANTIATE_TEST_SUITE_P(Tokenizers, GgufExport,
                          ::testing::Values(Case{"qwen3", "qwen3", "gpt2", "qwen2"},
-                                           Case{"llama3", "llama3", "gpt2", "llama-bpe"},
                                            Case{"llama3_1", "llama3_1", "gpt2", "llama-bpe"},
                                            Case{"deepseek_v3", "deepseek_v3", "gpt2", "deepseek-v3"},
                                            Case{"mistral7b_v0.1", "mistral7b_v0.1", "llama", "default"}),
