@@ -18,6 +18,7 @@
 #include "rkv/engine/model_lm.h"
 #include "rkv/flags.h"
 #include "rkv/model/model.h"
+#include "rkv/ops/kv_row.h"
 
 namespace rkv::cli {
 namespace {
@@ -94,7 +95,7 @@ int run_bench(const Args& args) {
       .option("--prompt-tokens", "random prompt length", "64")
       .option("--window", "observation window", "8")
       .option("--divide-length", "tokens between compressions (buffer)", "128")
-      .option("--kv-type", "KV storage: f32 | f16 | bf16", "bf16")
+      .option("--kv-type", "KV storage: f32 | f16 | bf16 | q8_0 | q4_0", "bf16")
       .option("--kv-memory", "KV memory for the 'largest batch that fits' column (e.g. 4G; 0: skip)", "0")
       .option("--max-fit-batch", "largest batch actually run for the fit column", "16")
       .option("--threads", "worker threads (default: all cores)", "0")
@@ -126,7 +127,7 @@ int run_bench(const Args& args) {
       o.policy.method.window_size = f.integer("--window");
     }
     o.policy.divide_length = f.integer("--divide-length");
-    o.kv_type = parse_float_dtype(f.str("--kv-type"));
+    o.kv_type = parse_kv_type(f.str("--kv-type"));
     o.policy.validate();
     return o;
   };
