@@ -182,6 +182,17 @@ TEST(Bench, PrintsTheEfficiencyTable) {
   json q8_row = json::parse(q8.out)[0];
   EXPECT_EQ(q8_row["kv_bytes_per_seq"].get<int64_t>(), 5 * 4 * (32 + 16) * 10 * 2);
   EXPECT_EQ(q8_row["fits_in_kv_memory"].get<int64_t>(), 512 * 1024 / (5 * 4 * (32 + 16) * 10 * 2));
+  // --fits-only: the admission arithmetic without generating, per KV type
+  auto fits = test::run_rkv({"bench", "-m", stories(), "--lengths", "1000", "--methods", "fullkv,rkv:32", "--kv-memory", "1M",
+                             "--kv-type", "q4_0", "--json", "--divide-length", "16", "--prompt-tokens", "16", "--fits-only"});
+  ASSERT_EQ(fits.exit_code, 0) << fits.err;
+  json fit_rows = json::parse(fits.out);
+  ASSERT_EQ(fit_rows.size(), 2u);
+  const int64_t q4_slot = 5 * 4 * (4 + 2) * 2;  // layers x KV heads x (4 bytes of codes + f16 scale) x K and V
+  EXPECT_EQ(fit_rows[0]["kv_bytes_per_seq"].get<int64_t>(), 1024 * q4_slot);  // 1016 tokens in 256-slot blocks
+  EXPECT_EQ(fit_rows[1]["kv_bytes_per_seq"].get<int64_t>(), (32 + 16) * q4_slot);
+  EXPECT_EQ(fit_rows[1]["fits_in_kv_memory"].get<int64_t>(), (1 << 20) / ((32 + 16) * q4_slot));
+  EXPECT_EQ(fit_rows[1]["tokens_per_s"].get<double>(), 0.0);  // nothing ran
   auto bad = test::run_rkv({"bench", "-m", stories(), "--methods", "rkv"});
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_NE(bad.err.find("needs a budget"), std::string::npos) << bad.err;
