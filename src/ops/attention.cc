@@ -30,23 +30,39 @@ RowFormat format_of(DType type, int head_dim) {
   return {type, kv_row_bytes(type, head_dim), is_quantized(type) ? 0 : dtype_size(type), kv_scale_offset(type, head_dim)};
 }
 
-inline float f16_at(const uint8_t* p) {
+// Every vector path has F16C: scales convert with one instruction.
+#define RKV_F16C_TARGET __attribute__((target("f16c")))
+
+RKV_F16C_TARGET inline float f16_at(const uint8_t* p) {
   uint16_t h;
   std::memcpy(&h, p, 2);
-  return f16_to_f32(h);
+  return _cvtsh_ss(h);
 }
 
 // q8_0's one scale per row, applied once per row by the kernels (1 for the
 // other types: f32/f16/bf16 carry none, q4_0's block scales are applied as
 // the values are loaded).
-inline float row_scale(const uint8_t* row, const RowFormat& f) {
+RKV_F16C_TARGET inline float row_scale(const uint8_t* row, const RowFormat& f) {
   return f.type == DType::Q8_0 ? f16_at(row + f.scale_offset) : 1.0f;
 }
 
 // q4_0 in the vector paths: blocks of 32 (head_dim % 32 == 0), so a chunk of
-// 16 (or 8) values lies in one block and one nibble half.
+// 16 (or 8) values lies in one block and one nibble half; at most
+// kMaxBlocks blocks, whose scales a kernel converts once per row.
+constexpr int kMaxBlocks = 16;
 inline bool vector_paths_take(DType type, int head_dim, int lanes) {
-  return head_dim % lanes == 0 && (type != DType::Q4_0 || head_dim % 32 == 0);
+  return head_dim % lanes == 0 && (type != DType::Q4_0 || (head_dim % 32 == 0 && head_dim / 32 <= kMaxBlocks));
+}
+
+// The q4_0 block scales of one row as f32 (nothing for the other types).
+RKV_F16C_TARGET inline void block_scales(const uint8_t* row, const RowFormat& f, int head_dim, float* out) {
+  if (f.type != DType::Q4_0) return;
+  const uint8_t* s = row + f.scale_offset;
+  for (int b = 0; b < head_dim / 32; b += 4) {
+    uint64_t four = 0;  // up to 4 f16 scales
+    std::memcpy(&four, s + 2 * b, std::min(4, head_dim / 32 - b) * 2);
+    _mm_storeu_ps(out + b, _mm_cvtph_ps(_mm_cvtsi64_si128(static_cast<long long>(four))));
+  }
 }
 
 // Scores visible rows get (-inf elsewhere): visible[j] for j < n.
@@ -59,7 +75,7 @@ void visible_rows(const KvHeadView& kv, int64_t pos, int64_t window, std::vector
 }
 
 // p[g][j] *= the q8_0 row scale of value row j: P.V then reads bare codes.
-void fold_value_scales(float* p, int group, int64_t ld, const KvHeadView& kv, const RowFormat& f) {
+RKV_F16C_TARGET void fold_value_scales(float* p, int group, int64_t ld, const KvHeadView& kv, const RowFormat& f) {
   if (f.type != DType::Q8_0) return;
   const auto* vb = static_cast<const uint8_t*>(kv.values);
   for (int64_t j = 0; j < kv.n; ++j) {
@@ -73,8 +89,9 @@ void fold_value_scales(float* p, int group, int64_t ld, const KvHeadView& kv, co
 
 #define RKV_ATTN_TARGET __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,f16c")))
 
-// Values c..c+15 of a row as f32 (q8_0: the bare codes; the row scale is the caller's).
-RKV_ATTN_TARGET inline __m512 load16(const uint8_t* row, int c, const RowFormat& f) {
+// Values c..c+15 of a row as f32 (q8_0: the bare codes; the row scale is the
+// caller's; q4_0: scaled by `scales`, the row's block scales).
+RKV_ATTN_TARGET inline __m512 load16(const uint8_t* row, int c, const RowFormat& f, const float* scales) {
   switch (f.type) {
     case DType::F32: return _mm512_loadu_ps(row + 4 * static_cast<size_t>(c));
     case DType::F16: return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + 2 * static_cast<size_t>(c))));
@@ -89,7 +106,7 @@ RKV_ATTN_TARGET inline __m512 load16(const uint8_t* row, int c, const RowFormat&
       if (c % 32) bytes = _mm_srli_epi16(bytes, 4);
       const __m512i codes = _mm512_cvtepu8_epi32(_mm_and_si128(bytes, _mm_set1_epi8(15)));
       const __m512 centred = _mm512_cvtepi32_ps(_mm512_sub_epi32(codes, _mm512_set1_epi32(8)));
-      return _mm512_mul_ps(centred, _mm512_set1_ps(f16_at(row + f.scale_offset + 2 * static_cast<size_t>(block))));
+      return _mm512_mul_ps(centred, _mm512_set1_ps(scales[block]));
     }
   }
 }
@@ -154,8 +171,10 @@ RKV_ATTN_TARGET void scores_avx512(const float* q, int hd, const KvHeadView& kv,
     __m512 acc[G];
     for (int g = 0; g < G; ++g) acc[g] = _mm512_setzero_ps();
     const uint8_t* k = kb + f.row_bytes * static_cast<size_t>(j);
+    float scales[kMaxBlocks];
+    block_scales(k, f, hd, scales);
     for (int c = 0; c < hd; c += 16) {
-      const __m512 kc = load16(k, c, f);
+      const __m512 kc = load16(k, c, f, scales);
       for (int g = 0; g < G; ++g) acc[g] = _mm512_fmadd_ps(kc, _mm512_loadu_ps(q + g * hd + c), acc[g]);
     }
     const float s = scale * row_scale(k, f);
@@ -175,8 +194,10 @@ RKV_ATTN_TARGET void weighted_values_avx512(const float* p, int64_t ld, int hd, 
       for (int w = 0; w < W; ++w) acc[g][w] = _mm512_setzero_ps();
     for (int64_t j = 0; j < kv.n; ++j) {
       const uint8_t* v = vb + f.row_bytes * static_cast<size_t>(j);
+      float scales[kMaxBlocks];
+      block_scales(v, f, hd, scales);
       __m512 vv[W];
-      for (int w = 0; w < W; ++w) vv[w] = load16(v, c0 + 16 * w, f);
+      for (int w = 0; w < W; ++w) vv[w] = load16(v, c0 + 16 * w, f, scales);
       for (int g = 0; g < G; ++g) {
         const __m512 pg = _mm512_set1_ps(p[g * ld + j]);
         for (int w = 0; w < W; ++w) acc[g][w] = _mm512_fmadd_ps(pg, vv[w], acc[g][w]);
@@ -215,7 +236,7 @@ constexpr HeadsFn kHeads512[8] = {heads_avx512<1>, heads_avx512<2>, heads_avx512
 
 #define RKV_ATTN2_TARGET __attribute__((target("avx2,fma,f16c")))
 
-RKV_ATTN2_TARGET inline __m256 load8(const uint8_t* row, int c, const RowFormat& f) {
+RKV_ATTN2_TARGET inline __m256 load8(const uint8_t* row, int c, const RowFormat& f, const float* scales) {
   switch (f.type) {
     case DType::F32: return _mm256_loadu_ps(reinterpret_cast<const float*>(row + 4 * static_cast<size_t>(c)));
     case DType::F16: return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + 2 * static_cast<size_t>(c))));
@@ -230,7 +251,7 @@ RKV_ATTN2_TARGET inline __m256 load8(const uint8_t* row, int c, const RowFormat&
       if (o >= 16) bytes = _mm_srli_epi16(bytes, 4);
       const __m256i codes = _mm256_cvtepu8_epi32(_mm_and_si128(bytes, _mm_set1_epi8(15)));
       const __m256 centred = _mm256_cvtepi32_ps(_mm256_sub_epi32(codes, _mm256_set1_epi32(8)));
-      return _mm256_mul_ps(centred, _mm256_set1_ps(f16_at(row + f.scale_offset + 2 * static_cast<size_t>(block))));
+      return _mm256_mul_ps(centred, _mm256_set1_ps(scales[block]));
     }
   }
 }
@@ -304,8 +325,10 @@ RKV_ATTN2_TARGET void scores_avx2(const float* q, int hd, const KvHeadView& kv, 
     __m256 acc[G];
     for (int g = 0; g < G; ++g) acc[g] = _mm256_setzero_ps();
     const uint8_t* k = kb + f.row_bytes * static_cast<size_t>(j);
+    float scales[kMaxBlocks];
+    block_scales(k, f, hd, scales);
     for (int c = 0; c < hd; c += 8) {
-      const __m256 kc = load8(k, c, f);
+      const __m256 kc = load8(k, c, f, scales);
       for (int g = 0; g < G; ++g) acc[g] = _mm256_fmadd_ps(kc, _mm256_loadu_ps(q + g * hd + c), acc[g]);
     }
     const float s = scale * row_scale(k, f);
@@ -323,8 +346,10 @@ RKV_ATTN2_TARGET void weighted_values_avx2(const float* p, int64_t ld, int hd, c
       for (int w = 0; w < W; ++w) acc[g][w] = _mm256_setzero_ps();
     for (int64_t j = 0; j < kv.n; ++j) {
       const uint8_t* v = vb + f.row_bytes * static_cast<size_t>(j);
+      float scales[kMaxBlocks];
+      block_scales(v, f, hd, scales);
       __m256 vv[W];
-      for (int w = 0; w < W; ++w) vv[w] = load8(v, c0 + 8 * w, f);
+      for (int w = 0; w < W; ++w) vv[w] = load8(v, c0 + 8 * w, f, scales);
       for (int g = 0; g < G; ++g) {
         const __m256 pg = _mm256_set1_ps(p[g * ld + j]);
         for (int w = 0; w < W; ++w) acc[g][w] = _mm256_fmadd_ps(pg, vv[w], acc[g][w]);
