@@ -24,6 +24,7 @@ struct RowFormat {
   size_t row_bytes;     // bytes between rows
   size_t elem_bytes;    // f32 / f16 / bf16: bytes per value
   size_t scale_offset;  // q8_0 / q4_0: where the f16 scales start
+  const float* value_scales = nullptr;  // q8_0 in the vector paths: [n] value row scales
 };
 
 RowFormat format_of(DType type, int head_dim) {
@@ -74,14 +75,12 @@ void visible_rows(const KvHeadView& kv, int64_t pos, int64_t window, std::vector
   }
 }
 
-// p[g][j] *= the q8_0 row scale of value row j: P.V then reads bare codes.
-RKV_F16C_TARGET void fold_value_scales(float* p, int group, int64_t ld, const KvHeadView& kv, const RowFormat& f) {
-  if (f.type != DType::Q8_0) return;
+// q8_0: the scale of every value row, [n] (what the softmax's last pass
+// multiplies the probabilities by, so that P.V reads bare codes).
+RKV_F16C_TARGET void value_row_scales(const KvHeadView& kv, const RowFormat& f, std::vector<float>& out) {
   const auto* vb = static_cast<const uint8_t*>(kv.values);
-  for (int64_t j = 0; j < kv.n; ++j) {
-    const float s = row_scale(vb + f.row_bytes * static_cast<size_t>(j), f);
-    for (int g = 0; g < group; ++g) p[g * ld + j] *= s;
-  }
+  out.resize(static_cast<size_t>(kv.n));
+  for (int64_t j = 0; j < kv.n; ++j) out[static_cast<size_t>(j)] = row_scale(vb + f.row_bytes * static_cast<size_t>(j), f);
 }
 
 // ---- AVX-512 attention: cache rows converted in registers, exp vectorized,
@@ -130,7 +129,8 @@ RKV_ATTN_TARGET inline __m512 exp_nonpositive(__m512 x) {
   return _mm512_maskz_mov_ps(finite, _mm512_scalef_ps(p, n));
 }
 
-RKV_ATTN_TARGET void softmax_avx512(float* x, int64_t n) {
+// softmax(x) * post (elementwise) when post is given.
+RKV_ATTN_TARGET void softmax_avx512(float* x, int64_t n, const float* post) {
   __m512 m = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
   int64_t i = 0;
   for (; i + 16 <= n; i += 16) m = _mm512_max_ps(m, _mm512_loadu_ps(x + i));
@@ -154,6 +154,12 @@ RKV_ATTN_TARGET void softmax_avx512(float* x, int64_t n) {
     sum = _mm512_add_ps(sum, e);
   }
   const __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(sum));
+  if (post) {
+    for (i = 0; i + 16 <= n; i += 16)
+      _mm512_storeu_ps(x + i, _mm512_mul_ps(_mm512_mul_ps(_mm512_loadu_ps(x + i), inv), _mm512_loadu_ps(post + i)));
+    for (; i < n; ++i) x[i] = x[i] * _mm512_cvtss_f32(inv) * post[i];
+    return;
+  }
   for (i = 0; i + 16 <= n; i += 16) _mm512_storeu_ps(x + i, _mm512_mul_ps(_mm512_loadu_ps(x + i), inv));
   for (; i < n; ++i) x[i] *= _mm512_cvtss_f32(inv);
 }
@@ -183,7 +189,7 @@ RKV_ATTN_TARGET void scores_avx512(const float* q, int hd, const KvHeadView& kv,
 }
 
 // out[g] = sum_j p[g][j] v_j for G heads, W zmm (16 columns each) at a time
-// (q8_0: p already carries the row scales).
+// (q8_0: p already carries the value row scales).
 template <int G, int W>
 RKV_ATTN_TARGET void weighted_values_avx512(const float* p, int64_t ld, int hd, const KvHeadView& kv, const RowFormat& f,
                                             float* out) {
@@ -214,8 +220,7 @@ template <int G>
 void heads_avx512(const float* q, int hd, const KvHeadView& kv, const RowFormat& f, const uint8_t* visible, float scale,
                   float* scores, int64_t ld, float* out) {
   scores_avx512<G>(q, hd, kv, f, visible, scale, scores, ld);
-  for (int g = 0; g < G; ++g) softmax_avx512(scores + g * ld, kv.n);
-  fold_value_scales(scores, G, ld, kv, f);
+  for (int g = 0; g < G; ++g) softmax_avx512(scores + g * ld, kv.n, f.value_scales);
   constexpr int kW = G <= 3 ? 8 : G <= 6 ? 4 : 2;
   int w = kW;
   while ((hd / 16) % w != 0) w /= 2;
@@ -283,7 +288,7 @@ RKV_ATTN2_TARGET inline __m256 exp_nonpositive8(__m256 x) {
   return _mm256_and_ps(finite, _mm256_mul_ps(p, _mm256_castsi256_ps(two_n)));
 }
 
-RKV_ATTN2_TARGET void softmax_avx2(float* x, int64_t n) {
+RKV_ATTN2_TARGET void softmax_avx2(float* x, int64_t n, const float* post) {
   __m256 m = _mm256_set1_ps(-std::numeric_limits<float>::infinity());
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) m = _mm256_max_ps(m, _mm256_loadu_ps(x + i));
@@ -309,6 +314,12 @@ RKV_ATTN2_TARGET void softmax_avx2(float* x, int64_t n) {
   }
   const float inv = 1.0f / total;
   const __m256 iv = _mm256_set1_ps(inv);
+  if (post) {
+    for (i = 0; i + 8 <= n; i += 8)
+      _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_mul_ps(_mm256_loadu_ps(x + i), iv), _mm256_loadu_ps(post + i)));
+    for (; i < n; ++i) x[i] = x[i] * inv * post[i];
+    return;
+  }
   for (i = 0; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_loadu_ps(x + i), iv));
   for (; i < n; ++i) x[i] *= inv;
 }
@@ -366,8 +377,7 @@ template <int G>
 void heads_avx2(const float* q, int hd, const KvHeadView& kv, const RowFormat& f, const uint8_t* visible, float scale,
                 float* scores, int64_t ld, float* out) {
   scores_avx2<G>(q, hd, kv, f, visible, scale, scores, ld);
-  for (int g = 0; g < G; ++g) softmax_avx2(scores + g * ld, kv.n);
-  fold_value_scales(scores, G, ld, kv, f);
+  for (int g = 0; g < G; ++g) softmax_avx2(scores + g * ld, kv.n, f.value_scales);
   constexpr int kW = G <= 2 ? 4 : G <= 4 ? 2 : 1;
   int w = kW;
   while ((hd / 8) % w != 0) w /= 2;
@@ -385,11 +395,16 @@ constexpr HeadsFn kHeads256[8] = {heads_avx2<1>, heads_avx2<2>, heads_avx2<3>, h
 void attend_vector(const HeadsFn (&heads)[8], const float* q, int group, int head_dim, const KvHeadView& kv, int64_t pos,
                    int64_t window, float scale, float* out, std::vector<float>& scratch) {
   const int64_t n = kv.n;
-  const RowFormat f = format_of(kv.type, head_dim);
+  RowFormat f = format_of(kv.type, head_dim);
   scratch.resize(static_cast<size_t>(group) * n);  // [group][n] scores
   float* scores = scratch.data();
   thread_local std::vector<uint8_t> visible;  // [n]
   visible_rows(kv, pos, window, visible);
+  thread_local std::vector<float> value_scales;  // [n] (q8_0)
+  if (kv.type == DType::Q8_0) {
+    value_row_scales(kv, f, value_scales);
+    f.value_scales = value_scales.data();
+  }
   for (int g0 = 0; g0 < group; g0 += 8) {
     const int gs = std::min(8, group - g0);
     heads[gs - 1](q + static_cast<int64_t>(g0) * head_dim, head_dim, kv, f, visible.data(), scale, scores + g0 * n, n,
