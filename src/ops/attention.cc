@@ -22,13 +22,12 @@ namespace {
 struct RowFormat {
   DType type;
   size_t row_bytes;     // bytes between rows
-  size_t elem_bytes;    // f32 / f16 / bf16: bytes per value
   size_t scale_offset;  // q8_0 / q4_0: where the f16 scales start
   const float* value_scales = nullptr;  // q8_0 in the vector paths: [n] value row scales
 };
 
 RowFormat format_of(DType type, int head_dim) {
-  return {type, kv_row_bytes(type, head_dim), is_quantized(type) ? 0 : dtype_size(type), kv_scale_offset(type, head_dim)};
+  return {type, kv_row_bytes(type, head_dim), kv_scale_offset(type, head_dim)};
 }
 
 // Every vector path has F16C: scales convert with one instruction.
@@ -66,7 +65,7 @@ RKV_F16C_TARGET inline void block_scales(const uint8_t* row, const RowFormat& f,
   }
 }
 
-// Scores visible rows get (-inf elsewhere): visible[j] for j < n.
+// Which rows a query at `pos` sees (the others score -inf): visible[j], j < n.
 void visible_rows(const KvHeadView& kv, int64_t pos, int64_t window, std::vector<uint8_t>& visible) {
   visible.resize(static_cast<size_t>(kv.n));
   for (int64_t j = 0; j < kv.n; ++j) {

@@ -88,17 +88,23 @@ LoopResult reference_loop(CausalLM& model, const CompressionConfig& c, int64_t d
   return out;
 }
 
+// Budget 32, window 8, divide_length 16 (StreamingLLM: 4 sinks).
+EngineOptions loop_options(Method m) {
+  EngineOptions o;
+  o.policy.method = default_config(m);
+  o.policy.method.budget = 32;
+  o.policy.method.window_size = 8;
+  o.policy.method.first_tokens = m == Method::StreamingLLM ? 4 : 0;
+  o.policy.divide_length = 16;
+  return o;
+}
+
 TEST(EngineReferenceLoop, EveryMethodMatchesTheLiteralLoop) {
   ThreadPool pool(2);
   int compared_tokens = 0;
   for (Method m : {Method::RKV, Method::SnapKV, Method::H2O, Method::StreamingLLM, Method::FullKV}) {
     for (int prompt_len : {7, 45}) {  // short prompt, and one compressed at prefill
-      EngineOptions o;
-      o.policy.method = default_config(m);
-      o.policy.method.budget = 32;
-      o.policy.method.window_size = 8;
-      o.policy.method.first_tokens = m == Method::StreamingLLM ? 4 : 0;
-      o.policy.divide_length = 16;
+      EngineOptions o = loop_options(m);
       test::ToyModel fast_model(77, 2, 48), slow_model(77, 2, 48);
       std::vector<int32_t> prompt;
       for (int i = 0; i < prompt_len; ++i) prompt.push_back((i * 7 + 3) % 48);
@@ -132,12 +138,7 @@ TEST(EngineReferenceLoop, QuantizedCachesMatchTheLiteralLoop) {
   ThreadPool pool(2);
   for (DType kv : {DType::Q8_0, DType::Q4_0})
     for (Method m : {Method::RKV, Method::SnapKV, Method::H2O, Method::StreamingLLM, Method::FullKV}) {
-      EngineOptions o;
-      o.policy.method = default_config(m);
-      o.policy.method.budget = 32;
-      o.policy.method.window_size = 8;
-      o.policy.method.first_tokens = m == Method::StreamingLLM ? 4 : 0;
-      o.policy.divide_length = 16;
+      EngineOptions o = loop_options(m);
       o.kv_type = kv;
       test::ToyModel fast_model(78, 2, 48), slow_model(78, 2, 48);
       std::vector<int32_t> prompt;
@@ -181,12 +182,7 @@ TEST(EngineReferenceLoop, RealModelsMatchTheLiteralLoop) {
     std::vector<int32_t> prompt;
     for (int i = 0; i < 17; ++i) prompt.push_back(static_cast<int32_t>((i * 37 + 11) % model->config().vocab_size));
     for (Method m : {Method::RKV, Method::SnapKV, Method::H2O, Method::StreamingLLM, Method::FullKV}) {
-      EngineOptions o;
-      o.policy.method = default_config(m);
-      o.policy.method.budget = 32;
-      o.policy.method.window_size = 8;
-      o.policy.method.first_tokens = m == Method::StreamingLLM ? 4 : 0;
-      o.policy.divide_length = 16;
+      EngineOptions o = loop_options(m);
       GenerationRequest r;
       r.prompt = prompt;
       r.stop.max_new_tokens = 200;

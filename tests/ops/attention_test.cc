@@ -21,7 +21,7 @@ TEST(Attention, FastPathMatchesReference) {
   std::mt19937 rng(7);
   std::normal_distribution<float> nd(0.0f, 1.0f);
   for (DType type : {DType::F32, DType::F16, DType::BF16})
-    for (int hd : {16, 64, 80, 128})
+    for (int hd : {8, 16, 24, 64, 80, 128})  // 8, 24: AVX2 only
       for (int group : {1, 3, 6, 8, 12})
         for (int64_t n : {int64_t{1}, int64_t{17}, int64_t{300}}) {
           std::vector<float> kf(static_cast<size_t>(n * hd)), vf(kf.size()), q(static_cast<size_t>(group * hd));
@@ -37,11 +37,15 @@ TEST(Attention, FastPathMatchesReference) {
           for (int64_t window : {int64_t{0}, int64_t{9}}) {
             const int64_t at = n;  // query position: some rows are in its future, some outside the window
             std::vector<float> fast(q.size()), ref(q.size()), scratch;
-            attend(q.data(), group, hd, kv, at, window, 0.125f, fast.data(), scratch);
             attend_reference(q.data(), group, hd, kv, at, window, 0.125f, ref.data(), scratch);
-            for (size_t i = 0; i < ref.size(); ++i)
-              ASSERT_NEAR(fast[i], ref[i], 2e-5 * (1 + std::fabs(ref[i])))
-                  << dtype_name(type) << " hd " << hd << " group " << group << " n " << n << " window " << window;
+            for (Isa isa : {Isa::Avx2, Isa::Avx512}) {
+              if (isa > best_isa()) continue;
+              internal::attend_isa(isa, q.data(), group, hd, kv, at, window, 0.125f, fast.data(), scratch);
+              for (size_t i = 0; i < ref.size(); ++i)
+                ASSERT_NEAR(fast[i], ref[i], 2e-5 * (1 + std::fabs(ref[i])))
+                    << dtype_name(type) << " " << isa_name(isa) << " hd " << hd << " group " << group << " n " << n
+                    << " window " << window;
+            }
           }
         }
 }
@@ -86,33 +90,6 @@ TEST(Attention, QuantizedCacheMatchesDequantizedF32OnEveryPath) {
             }
           }
         }
-}
-
-// The AVX2 path (new beside AVX-512) for the plain types too.
-TEST(Attention, Avx2PathMatchesReference) {
-  if (best_isa() < Isa::Avx2) GTEST_SKIP() << "no AVX2";
-  std::mt19937 rng(5);
-  std::normal_distribution<float> nd(0.0f, 1.0f);
-  for (DType type : {DType::F32, DType::F16})
-    for (int hd : {8, 24, 128})
-      for (int group : {2, 5, 9}) {
-        const int64_t n = 77;
-        std::vector<float> kf(static_cast<size_t>(n * hd)), vf(kf.size()), q(static_cast<size_t>(group * hd));
-        for (auto& x : kf) x = nd(rng);
-        for (auto& x : vf) x = nd(rng);
-        for (auto& x : q) x = 2.0f * nd(rng);
-        std::vector<uint8_t> kb(kf.size() * dtype_size(type)), vb(kb.size());
-        convert_from_f32(kf.data(), type, kb.data(), kf.size());
-        convert_from_f32(vf.data(), type, vb.data(), vf.size());
-        std::vector<int32_t> pos(static_cast<size_t>(n));
-        for (int64_t j = 0; j < n; ++j) pos[static_cast<size_t>(j)] = static_cast<int32_t>(j);
-        KvHeadView kv{kb.data(), vb.data(), pos.data(), type, n};
-        std::vector<float> fast(q.size()), ref(q.size()), scratch;
-        internal::attend_isa(Isa::Avx2, q.data(), group, hd, kv, 60, 0, 0.2f, fast.data(), scratch);
-        attend_reference(q.data(), group, hd, kv, 60, 0, 0.2f, ref.data(), scratch);
-        for (size_t i = 0; i < ref.size(); ++i)
-          ASSERT_NEAR(fast[i], ref[i], 2e-5 * (1 + std::fabs(ref[i]))) << dtype_name(type) << " hd " << hd << " group " << group;
-      }
 }
 
 TEST(Attention, NothingVisibleGivesZeros) {
