@@ -154,19 +154,29 @@ void BM_RkvStepPaired(benchmark::State& state) {
     cache.append_head_major(keys.data(), values.data(), positions.data(), kRows);
   };
   std::vector<double> a, b, ratio;
+  auto timed_step = [&](LayerCache& cache) {
+    const auto t0 = std::chrono::steady_clock::now();
+    step(cache);
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  };
+  bool flip = false;
   for (auto _ : state) {  // paired() with the refills outside the timed calls
     state.PauseTiming();
     refill(bf16);
     refill(other);
     state.ResumeTiming();
-    const auto t0 = std::chrono::steady_clock::now();
-    step(bf16);
-    const auto t1 = std::chrono::steady_clock::now();
-    step(other);
-    const auto t2 = std::chrono::steady_clock::now();
-    a.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
-    b.push_back(std::chrono::duration<double, std::milli>(t2 - t1).count());
-    ratio.push_back(b.back() / a.back());
+    double ta, tb;
+    if (flip) {
+      tb = timed_step(other);
+      ta = timed_step(bf16);
+    } else {
+      ta = timed_step(bf16);
+      tb = timed_step(other);
+    }
+    flip = !flip;
+    a.push_back(ta);
+    b.push_back(tb);
+    ratio.push_back(tb / ta);
   }
   state.counters["bf16_ms"] = median(a);
   state.counters["other_ms"] = median(b);

@@ -6,6 +6,8 @@
 #include <random>
 
 #include "common/testing.h"
+#include "ops/kv_row_internal.h"
+#include "rkv/core/cpu.h"
 #include "rkv/core/error.h"
 #include "rkv/ops/kv_row.h"
 
@@ -97,6 +99,31 @@ TEST(KvRow, RoundTripStaysWithinHalfAStep) {
           }
         }
     }
+}
+
+// Every dequantization path gives code x scale exactly, read from the raw row.
+TEST(KvRow, DequantizationPathsGiveCodeTimesScale) {
+  std::mt19937 rng(9);
+  std::normal_distribution<float> nd(0.0f, 3.0f);
+  for (int d : {8, 12, 128}) {  // 12: a tail after the vector part
+    const int64_t rows = 7;
+    std::vector<float> x(static_cast<size_t>(rows * d));
+    for (auto& v : x) v = nd(rng);
+    const size_t rb = kv_row_bytes(DType::Q8_0, d);
+    std::vector<uint8_t> q(rb * rows);
+    kv_rows_from_f32(x.data(), rows, d, DType::Q8_0, q.data());
+    for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512}) {
+      if (isa > best_isa()) continue;
+      std::vector<float> back(x.size(), -1.0f);
+      internal::kv_rows_to_f32_isa(isa, DType::Q8_0, q.data(), rows, d, back.data());
+      for (int64_t r = 0; r < rows; ++r) {
+        const std::vector<uint8_t> row(q.begin() + r * rb, q.begin() + (r + 1) * rb);
+        const float scale = f16_scale_at(row, static_cast<size_t>(d));
+        for (int i = 0; i < d; ++i)
+          ASSERT_EQ(back[r * d + i], static_cast<float>(static_cast<int8_t>(row[i])) * scale) << isa_name(isa) << " d " << d;
+      }
+    }
+  }
 }
 
 TEST(KvRow, ZeroAndNonFiniteRows) {
