@@ -2,7 +2,8 @@
 // (usually a `rkv make-model` random one of a real shape), every method x
 // output length x batch size generates forced lengths (EOS ignored) from a
 // random prompt and reports tokens/s, KV bytes per sequence, the largest
-// batch a --kv-memory holds, and the throughput at that batch.
+// batch a --kv-memory holds, and the throughput at that batch (--fits-only:
+// the KV bytes and the fits alone, without generating).
 //
 //   rkv bench -m model.gguf --lengths 1024,2048 --methods fullkv,rkv:1024,rkv:10% --batch 1,4 --kv-memory 2G
 #include <algorithm>
@@ -18,6 +19,7 @@
 #include "rkv/engine/model_lm.h"
 #include "rkv/flags.h"
 #include "rkv/model/model.h"
+#include "rkv/ops/kv_row.h"
 
 namespace rkv::cli {
 namespace {
@@ -94,12 +96,13 @@ int run_bench(const Args& args) {
       .option("--prompt-tokens", "random prompt length", "64")
       .option("--window", "observation window", "8")
       .option("--divide-length", "tokens between compressions (buffer)", "128")
-      .option("--kv-type", "KV storage: f32 | f16 | bf16", "bf16")
+      .option("--kv-type", "KV storage: f32 | f16 | bf16 | q8_0 | q4_0", "bf16")
       .option("--kv-memory", "KV memory for the 'largest batch that fits' column (e.g. 4G; 0: skip)", "0")
       .option("--max-fit-batch", "largest batch actually run for the fit column", "16")
       .option("--threads", "worker threads (default: all cores)", "0")
       .option("--seed", "prompt seed", "1")
       .option("--segment", "tokens in the first / last decode-speed windows (batch 1)", "1024")
+      .toggle("--fits-only", "no generation: KV bytes a sequence can reach and how many fit --kv-memory")
       .toggle("--json", "one JSON object instead of the table");
   if (!f.parse(args)) return 0;
   RKV_CHECK(f.given("--model"), "missing -m MODEL");
@@ -126,7 +129,7 @@ int run_bench(const Args& args) {
       o.policy.method.window_size = f.integer("--window");
     }
     o.policy.divide_length = f.integer("--divide-length");
-    o.kv_type = parse_float_dtype(f.str("--kv-type"));
+    o.kv_type = parse_kv_type(f.str("--kv-type"));
     o.policy.validate();
     return o;
   };
@@ -168,7 +171,8 @@ int run_bench(const Args& args) {
     return std::pair<double, double>(static_cast<double>(batch * length) / s, s);
   };
 
-  size_t total_runs = methods.size() * lengths.size() * (batches.size() + (kv_memory > 0 ? 1 : 0)), done_runs = 0;
+  size_t total_runs = f.on("--fits-only") ? 0 : methods.size() * lengths.size() * (batches.size() + (kv_memory > 0 ? 1 : 0));
+  size_t done_runs = 0;
   auto progress = [&](const std::string& what) {
     ++done_runs;
     int width = 30, filled = static_cast<int>(width * done_runs / std::max<size_t>(1, total_runs));
@@ -183,6 +187,11 @@ int run_bench(const Args& args) {
       Engine probe(lm, o, pool);
       const int64_t reach = probe.reachable_kv_bytes(prompt_tokens, length);
       const int64_t fits = kv_memory > 0 ? kv_memory / reach : 0;
+      if (f.on("--fits-only")) {  // admission arithmetic only (what --kv-memory admits), nothing timed
+        Row row{m.label, length, 0, m.method == Method::FullKV ? 0 : o.policy.method.budget, 0, 0, reach, fits};
+        rows.push_back(row);
+        continue;
+      }
       double at_fit = 0, fit_secs = 0;
       int64_t fit_batch = 0, fit_peak = 0;
       if (fits > 0) {
@@ -207,7 +216,7 @@ int run_bench(const Args& args) {
         progress(m.label + " len " + std::to_string(length) + " batch " + std::to_string(b));
       }
     }
-  std::fprintf(stderr, "\n");
+  if (total_runs > 0) std::fprintf(stderr, "\n");
   if (f.on("--json")) {
     nlohmann::ordered_json out = nlohmann::ordered_json::array();
     for (const auto& r : rows)

@@ -1,5 +1,6 @@
 // rkv compress: one compression step on tensors dumped from any engine — the
-// offline analysis of which tokens a method keeps (RKV-SPEC.md §1, §3).
+// offline analysis of which tokens a method keeps (RKV-SPEC.md §1, §3) — with
+// the cache in any KV type (--kv-type: what a bf16 or q8_0 cache would keep).
 #include <cmath>
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -10,6 +11,7 @@
 #include "rkv/formats/safetensors.h"
 #include "rkv/kv/layer_cache.h"
 #include "rkv/kv_flags.h"
+#include "rkv/ops/kv_row.h"
 
 namespace rkv::cli {
 namespace {
@@ -45,6 +47,7 @@ int run_compress(const Args& args) {
   f.option("-i,--input", "safetensors file with keys, values [Hkv, n, d], queries [Hq, m, d], optional positions [Hkv, n] int32")
       .option("--method", "rkv | snapkv | h2o | streamingllm | fullkv", "rkv")
       .option("--threads", "worker threads (default: all cores)", "0")
+      .option("--kv-type", "cache storage the step scores: f32 | f16 | bf16 | q8_0 | q4_0", "f32")
       .option("-o,--output", "write the compacted keys, values, positions here")
       .toggle("--scores", "add per-head importance, redundancy and final score arrays to the JSON");
   declare_compression_flags(f);
@@ -52,6 +55,7 @@ int run_compress(const Args& args) {
   RKV_CHECK(f.given("--input"), "missing --input FILE.safetensors");
   RKV_CHECK(f.positional().empty(), "unexpected argument '", f.positional().front(), "'");
   CompressionConfig config = compression_from_flags(f, parse_method(f.str("--method")));
+  const DType kv_type = parse_kv_type(f.str("--kv-type"));
 
   SafetensorsFile file(f.str("--input"));
   Loaded keys = load_float(file, "keys", 3);
@@ -84,7 +88,7 @@ int run_compress(const Args& args) {
       for (int64_t j = 0; j < n; ++j) positions[h * n + j] = static_cast<int32_t>(j);
   }
 
-  LayerCache cache(n_kv, d, DType::F32, n);
+  LayerCache cache(n_kv, d, kv_type, n);
   cache.append_head_major(keys.data.data(), values.data.data(), positions.data(), n);
   LayerSnapshot snapshot = snapshot_of(cache, queries.data.empty() ? nullptr : queries.data.data(),
                                        queries.data.empty() ? 0 : static_cast<int>(queries.shape[0]),
@@ -99,12 +103,13 @@ int run_compress(const Args& args) {
     DType out_type = (file.has("keys") ? file.get("keys") : file.get("key_states")).dtype;
     std::vector<uint8_t> k_out(static_cast<size_t>(n_kv * kept * d) * dtype_size(out_type)), v_out(k_out.size());
     std::vector<int32_t> p_out(static_cast<size_t>(n_kv * kept));
+    std::vector<float> rows(static_cast<size_t>(kept * d));  // one head's kept rows as stored, in f32: [kept][d]
     for (int h = 0; h < n_kv; ++h) {
       size_t off = static_cast<size_t>(h * kept * d);
-      convert_from_f32(static_cast<const float*>(cache.key_data(h)), out_type, k_out.data() + off * dtype_size(out_type),
-                       static_cast<size_t>(kept * d));
-      convert_from_f32(static_cast<const float*>(cache.value_data(h)), out_type,
-                       v_out.data() + off * dtype_size(out_type), static_cast<size_t>(kept * d));
+      kv_rows_to_f32(kv_type, cache.key_data(h), kept, d, rows.data());
+      convert_from_f32(rows.data(), out_type, k_out.data() + off * dtype_size(out_type), rows.size());
+      kv_rows_to_f32(kv_type, cache.value_data(h), kept, d, rows.data());
+      convert_from_f32(rows.data(), out_type, v_out.data() + off * dtype_size(out_type), rows.size());
       std::copy(cache.position_data(h), cache.position_data(h) + kept, p_out.begin() + h * kept);
     }
     SafetensorsWriter writer;

@@ -1,6 +1,7 @@
 #include "rkv/generation_flags.h"
 
 #include "rkv/kv_flags.h"
+#include "rkv/ops/kv_row.h"
 
 namespace rkv::cli {
 
@@ -21,7 +22,7 @@ void declare_sampling_flags(Flags& f) {
 void declare_engine_flags(Flags& f) {
   f.option("--threads", "worker threads (default: all cores)", "0")
       .option("--batch", "prefill chunk in tokens", "512")
-      .option("--kv-type", "KV cache storage: f32 | f16 | bf16", "f32")
+      .option("--kv-type", "KV cache storage: f32 | f16 | bf16 | q8_0 | q4_0 (docs/rkv-method.md)", "f32")
       // KV compression (RKV-SPEC.md; docs/rkv-method.md)
       .option("--kv", "KV method: rkv | snapkv | h2o | streamingllm | fullkv", "fullkv")
       .option("--divide-method", "step_length | newline: when to compress", "step_length")
@@ -76,7 +77,7 @@ KvPolicy policy_from_flags(const Flags& f) {
 EngineFlags engine_flags_from(const Flags& f) {
   EngineFlags e;
   e.policy = policy_from_flags(f);
-  e.kv_type = parse_float_dtype(f.str("--kv-type"));
+  e.kv_type = parse_kv_type(f.str("--kv-type"));
   const int64_t max_batch = f.integer("--max-batch");
   RKV_CHECK(max_batch >= 1 && max_batch <= 65536, "--max-batch must be in [1, 65536]");
   e.max_batch = static_cast<int>(max_batch);

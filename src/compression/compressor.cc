@@ -6,16 +6,19 @@
 
 #include "rkv/core/error.h"
 #include "rkv/kv/layer_cache.h"
+#include "rkv/ops/kv_row.h"
 #include "rkv/ops/vec.h"
 
 namespace rkv {
 
 namespace {
 
-// Keys of one head as f32: [n][d].
+// Keys of one head as f32: [n][d]. Both scores read these, so a quantized
+// cache is scored exactly as its dequantized keys would be (docs/rkv-method.md,
+// "Quantized caches": why the redundancy pass does not use int8 products).
 std::vector<float> keys_f32(const LayerSnapshot& layer, int h) {
   std::vector<float> out(static_cast<size_t>(layer.n) * layer.head_dim);
-  convert_to_f32(layer.key_type, layer.keys[h], out.data(), out.size());
+  kv_rows_to_f32(layer.key_type, layer.keys[h], layer.n, layer.head_dim, out.data());
   return out;
 }
 

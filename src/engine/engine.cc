@@ -7,6 +7,7 @@
 
 #include "rkv/compression/compressor.h"
 #include "rkv/core/error.h"
+#include "rkv/ops/kv_row.h"
 #include "rkv/tokenizer/tokenizer.h"
 
 namespace rkv {
@@ -67,8 +68,7 @@ Engine::Engine(CausalLM& model, EngineOptions options, ThreadPool& pool)
   RKV_CHECK(options_.max_batch >= 1, "max_batch must be at least 1");
   RKV_CHECK(options_.prefill_chunk >= 1, "the prefill chunk must be at least 1 token");
   RKV_CHECK(options_.kv_memory >= 0, "the KV memory limit must be >= 0");
-  RKV_CHECK(options_.kv_type == DType::F32 || options_.kv_type == DType::F16 || options_.kv_type == DType::BF16,
-            "kv type must be f32, f16 or bf16");
+  kv_row_bytes(options_.kv_type, model_.dims().head_dim);  // a KV type this head size can store (named error)
 }
 
 Engine::~Engine() = default;
@@ -86,20 +86,21 @@ int64_t Engine::cache_slots(const KvPolicy& policy, int64_t prompt_tokens, int64
   return std::min(reach, std::max(prompt_tokens, steady));
 }
 
-int64_t Engine::reachable_kv_bytes(int64_t prompt_tokens, int64_t max_new_tokens) const {
+// K + V rows of one slot in every layer and KV head, scales included.
+int64_t Engine::kv_bytes_per_slot() const {
   const ModelDims& d = model_.dims();
-  const int64_t per_slot = static_cast<int64_t>(d.n_layers) * d.n_kv_heads * d.head_dim * 2 *
-                           static_cast<int64_t>(dtype_size(options_.kv_type));
-  return checked_mul(cache_slots(options_.policy, prompt_tokens, max_new_tokens), per_slot, "the KV cache size");
+  return static_cast<int64_t>(d.n_layers) * d.n_kv_heads * 2 *
+         static_cast<int64_t>(kv_row_bytes(options_.kv_type, d.head_dim));
+}
+
+int64_t Engine::reachable_kv_bytes(int64_t prompt_tokens, int64_t max_new_tokens) const {
+  return checked_mul(cache_slots(options_.policy, prompt_tokens, max_new_tokens), kv_bytes_per_slot(), "the KV cache size");
 }
 
 int64_t Engine::reachable_kv_bytes(const GenerationRequest& r) const {
-  const ModelDims& d = model_.dims();
-  const int64_t per_slot = static_cast<int64_t>(d.n_layers) * d.n_kv_heads * d.head_dim * 2 *
-                           static_cast<int64_t>(dtype_size(options_.kv_type));
   const KvPolicy& policy = r.policy ? *r.policy : options_.policy;
-  return checked_mul(cache_slots(policy, static_cast<int64_t>(r.prompt.size()), r.stop.max_new_tokens), per_slot,
-                     "the KV cache size");
+  return checked_mul(cache_slots(policy, static_cast<int64_t>(r.prompt.size()), r.stop.max_new_tokens),
+                     kv_bytes_per_slot(), "the KV cache size");
 }
 
 int64_t Engine::kv_bytes(const Sequence& s) const {

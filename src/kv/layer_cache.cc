@@ -3,14 +3,14 @@
 #include <cstring>
 
 #include "rkv/core/error.h"
+#include "rkv/ops/kv_row.h"
 
 namespace rkv {
 
 LayerCache::LayerCache(int n_kv_heads, int head_dim, DType storage, int64_t capacity, int64_t grow_block)
-    : n_kv_heads_(n_kv_heads), head_dim_(head_dim), storage_(storage), capacity_(0), grow_block_(grow_block) {
+    : n_kv_heads_(n_kv_heads), head_dim_(head_dim), storage_(storage), row_bytes_(0), capacity_(0), grow_block_(grow_block) {
   RKV_CHECK(n_kv_heads > 0 && head_dim > 0, "kv cache: heads (", n_kv_heads, ") and head_dim (", head_dim, ") must be positive");
-  RKV_CHECK(storage == DType::F32 || storage == DType::F16 || storage == DType::BF16, "kv cache: storage type ",
-            dtype_name(storage), " is not f32, f16 or bf16");
+  row_bytes_ = kv_row_bytes(storage, head_dim);  // checks the type
   RKV_CHECK(capacity >= 0 && grow_block >= 0, "kv cache: negative capacity");
   grow_to(capacity);
 }
@@ -24,7 +24,7 @@ void LayerCache::set_capacity(int64_t capacity) {
 }
 
 size_t LayerCache::head_stride_bytes() const {
-  return static_cast<size_t>(capacity_) * static_cast<size_t>(head_dim_) * dtype_size(storage_);
+  return static_cast<size_t>(capacity_) * row_bytes_;
 }
 
 void LayerCache::grow_to(int64_t needed) {
@@ -35,8 +35,7 @@ void LayerCache::grow_to(int64_t needed) {
 }
 
 void LayerCache::grow_to_exact(int64_t new_capacity) {
-  size_t elem = dtype_size(storage_);
-  size_t row = static_cast<size_t>(head_dim_) * elem;
+  const size_t row = row_bytes_;
   AlignedBuffer keys(static_cast<size_t>(n_kv_heads_) * static_cast<size_t>(new_capacity) * row);
   AlignedBuffer values(keys.size());
   AlignedBuffer positions(static_cast<size_t>(n_kv_heads_) * static_cast<size_t>(new_capacity) * sizeof(int32_t));
@@ -56,13 +55,13 @@ void LayerCache::grow_to_exact(int64_t new_capacity) {
 
 void LayerCache::append_head_major(const float* keys, const float* values, const int32_t* positions, int64_t n) {
   reserve_for_append(n);
-  size_t row = static_cast<size_t>(head_dim_) * dtype_size(storage_);
+  const size_t row = row_bytes_;
   for (int h = 0; h < n_kv_heads_; ++h) {
     size_t src = static_cast<size_t>(h) * static_cast<size_t>(n) * head_dim_;  // [h][0][0]
     char* k = keys_.as<char>() + h * head_stride_bytes() + static_cast<size_t>(size_) * row;
     char* v = values_.as<char>() + h * head_stride_bytes() + static_cast<size_t>(size_) * row;
-    convert_from_f32(keys + src, storage_, k, static_cast<size_t>(n) * head_dim_);
-    convert_from_f32(values + src, storage_, v, static_cast<size_t>(n) * head_dim_);
+    kv_rows_from_f32(keys + src, n, head_dim_, storage_, k);
+    kv_rows_from_f32(values + src, n, head_dim_, storage_, v);
     std::memcpy(positions_.as<int32_t>() + h * capacity_ + size_, positions + static_cast<size_t>(h) * n,
                 static_cast<size_t>(n) * sizeof(int32_t));
   }
@@ -78,15 +77,15 @@ void LayerCache::reserve_for_append(int64_t n) {
 
 void LayerCache::append(const float* keys, const float* values, const int32_t* positions, int64_t n) {
   reserve_for_append(n);
-  size_t row = static_cast<size_t>(head_dim_) * dtype_size(storage_);
+  const size_t row = row_bytes_;
   for (int h = 0; h < n_kv_heads_; ++h) {
     char* k = keys_.as<char>() + h * head_stride_bytes() + static_cast<size_t>(size_) * row;
     char* v = values_.as<char>() + h * head_stride_bytes() + static_cast<size_t>(size_) * row;
     for (int64_t t = 0; t < n; ++t) {
       // source rows: [t][h][head_dim]
       size_t src = (static_cast<size_t>(t) * n_kv_heads_ + h) * head_dim_;
-      convert_from_f32(keys + src, storage_, k + t * row, head_dim_);
-      convert_from_f32(values + src, storage_, v + t * row, head_dim_);
+      kv_rows_from_f32(keys + src, 1, head_dim_, storage_, k + t * row);
+      kv_rows_from_f32(values + src, 1, head_dim_, storage_, v + t * row);
     }
     std::memcpy(positions_.as<int32_t>() + h * capacity_ + size_, positions, static_cast<size_t>(n) * sizeof(int32_t));
   }
@@ -97,13 +96,17 @@ const void* LayerCache::key_data(int head) const { return keys_.as<char>() + hea
 const void* LayerCache::value_data(int head) const { return values_.as<char>() + head * head_stride_bytes(); }
 const int32_t* LayerCache::position_data(int head) const { return positions_.as<int32_t>() + head * capacity_; }
 
+TensorView LayerCache::rows_view(const void* rows) const {
+  if (is_quantized(storage_)) return TensorView(const_cast<void*>(rows), DType::U8, {size_, static_cast<int64_t>(row_bytes_)});
+  return TensorView(const_cast<void*>(rows), storage_, {size_, head_dim_});
+}
 TensorView LayerCache::keys(int head) const {
   RKV_CHECK(head >= 0 && head < n_kv_heads_, "kv cache: head ", head, " out of range");
-  return TensorView(const_cast<void*>(key_data(head)), storage_, {size_, head_dim_});
+  return rows_view(key_data(head));
 }
 TensorView LayerCache::values(int head) const {
   RKV_CHECK(head >= 0 && head < n_kv_heads_, "kv cache: head ", head, " out of range");
-  return TensorView(const_cast<void*>(value_data(head)), storage_, {size_, head_dim_});
+  return rows_view(value_data(head));
 }
 TensorView LayerCache::positions(int head) const {
   RKV_CHECK(head >= 0 && head < n_kv_heads_, "kv cache: head ", head, " out of range");
@@ -114,7 +117,7 @@ void LayerCache::compact(const std::vector<std::vector<int32_t>>& keep) {
   RKV_CHECK(static_cast<int>(keep.size()) == n_kv_heads_, "kv compact: ", keep.size(), " keep lists for ", n_kv_heads_, " heads");
   const size_t count = keep.empty() ? 0 : keep[0].size();
   RKV_CHECK(static_cast<int64_t>(count) <= size_, "kv compact: keeping ", count, " of ", size_, " slots");
-  size_t row = static_cast<size_t>(head_dim_) * dtype_size(storage_);
+  const size_t row = row_bytes_;
   std::vector<char> seen(static_cast<size_t>(size_));
   AlignedBuffer scratch_k(count * row), scratch_v(count * row);
   std::vector<int32_t> scratch_pos(count);

@@ -8,6 +8,7 @@
 
 #include "common/testing.h"
 #include "rkv/formats/safetensors.h"
+#include "rkv/ops/kv_row.h"
 
 namespace rkv {
 namespace {
@@ -116,6 +117,30 @@ TEST(CompressCli, OutputHoldsTheGatheredRowsInKeptOrder) {
   }
 }
 
+// --kv-type q8_0 / q4_0: the step scores the quantized cache, and the output
+// holds the kept rows as the cache stores them (dequantized, no requantization).
+TEST(CompressCli, QuantizedCacheOutputsTheStoredRows) {
+  for (DType type : {DType::Q8_0, DType::Q4_0}) {
+    test::TempDir dir;
+    std::string in = write_dump(dir, Dump{}), out = dir.path("out.safetensors");
+    auto r = test::run_rkv({"compress", "-i", in, "--budget", "24", "--kv-type", std::string(dtype_name(type)), "-o", out});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    json j = json::parse(r.out);
+    SafetensorsFile input(in), output(out);
+    const auto* keys = static_cast<const float*>(input.get("keys").data);   // [2][40][16]
+    const auto* kept_keys = static_cast<const float*>(output.get("keys").data);  // [2][24][16]
+    std::vector<uint8_t> row(kv_row_bytes(type, 16));
+    std::vector<float> stored(16);
+    for (int h = 0; h < 2; ++h)
+      for (int i = 0; i < 24; ++i) {
+        const int slot = j["kept"][h][i];
+        kv_rows_from_f32(keys + (h * 40 + slot) * 16, 1, 16, type, row.data());
+        kv_rows_to_f32(type, row.data(), 1, 16, stored.data());
+        for (int c = 0; c < 16; ++c) ASSERT_EQ(kept_keys[(h * 24 + i) * 16 + c], stored[c]) << dtype_name(type);
+      }
+  }
+}
+
 TEST(CompressCli, BelowBudgetKeepsEverySlotInOrder) {
   test::TempDir dir;
   std::string in = write_dump(dir, Dump{});
@@ -153,6 +178,7 @@ TEST(CompressCli, BadInputIsOneLineErrorAndExitTwo) {
       {{"compress", "-i", good, "--budget", "ten"}, "not an integer"},
       {{"compress", "-i", good, "--bogus"}, "unknown option"},
       {{"compress"}, "missing --input"},
+      {{"compress", "-i", good, "--kv-type", "q4_k"}, "unknown KV cache type"},
   };
   {
     std::ofstream bad(dir.path("bad.safetensors"), std::ios::binary);

@@ -1,6 +1,7 @@
 // A plain, slow implementation of RKV-SPEC.md §1/§3 written from the spec
 // (full matrices, double precision) checked against the fast Compressor on
-// hundreds of random layers, plus the properties every compression must keep.
+// hundreds of random layers (every cache type: quantized caches against the
+// spec on their dequantized keys), plus the properties every compression must keep.
 #include <algorithm>
 #include <cmath>
 #include <numeric>
@@ -12,6 +13,7 @@
 #include "ops/redundancy_internal.h"
 #include "rkv/compression/compressor.h"
 #include "rkv/kv/layer_cache.h"
+#include "rkv/ops/kv_row.h"
 
 namespace rkv {
 namespace {
@@ -61,7 +63,7 @@ FastRun fast_select(const RandomLayer& l, const CompressionConfig& c, DType stor
   r.keep = Compressor(c).select(snapshot_of(cache, l.queries.data(), l.n_kv * l.group, l.m), pool);
   r.stored_keys.resize(l.keys.size());
   for (int h = 0; h < l.n_kv; ++h)
-    convert_to_f32(storage, cache.key_data(h), &r.stored_keys[h * l.n * l.d], static_cast<size_t>(l.n * l.d));
+    kv_rows_to_f32(storage, cache.key_data(h), l.n, l.d, &r.stored_keys[h * l.n * l.d]);
   return r;
 }
 
@@ -91,8 +93,10 @@ TEST(CompressionReference, FastPathAgreesWithPlainSpecOnRandomLayers) {
     const int64_t n = 12 + static_cast<int64_t>(rng() % 100);
     RandomLayer l = random_layer(rng, n_kv, group, d, n, 8 + static_cast<int64_t>(rng() % 4), 0.3);
     CompressionConfig c = random_config(rng, n);
-    static const DType storages[] = {DType::F32, DType::F16, DType::BF16};
-    DType storage = storages[trial % 3];
+    // quantized caches are scored on their dequantized keys (the spec run on stored_keys)
+    static const DType storages[] = {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0};
+    DType storage = storages[trial % 5];
+    if (storage == DType::Q4_0 && d % 2 != 0) storage = DType::Q8_0;  // q4_0 packs pairs
     SCOPED_TRACE("trial " + std::to_string(trial) + " method " + method_name(c.method) + " n " + std::to_string(n) +
                  " budget " + std::to_string(c.budget) + " window " + std::to_string(c.window_size) + " dir " +
                  retain_direction_name(c.retain_direction) + " sinks " + std::to_string(c.first_tokens));

@@ -67,16 +67,18 @@ TEST(Engine, CompressionChangesTheOutputAndPositionsKeepCounting) {
 TEST(Engine, KvMemoryIsConstantInOutputLength) {
   ThreadPool pool(1);
   const int64_t budget = 24, divide = 8;
-  for (DType kv : {DType::F32, DType::BF16}) {
+  for (DType kv : {DType::F32, DType::BF16, DType::Q8_0, DType::Q4_0}) {
+    // bytes of one K or V row of the toy's head_dim 8: elements, or codes + f16 scale
+    const int64_t row = kv == DType::Q8_0 ? 8 + 2 : kv == DType::Q4_0 ? 4 + 2 : 8 * static_cast<int64_t>(dtype_size(kv));
     for (int64_t length : {40, 80, 160, 320}) {
       test::ToyModel model(5);
       EngineOptions o = options_for(Method::RKV, budget, 4, divide);
       o.kv_type = kv;
       auto r = generate_one(model, o, request(prompt_of(10, 5), length), pool);
       const ModelDims& d = model.dims();
-      EXPECT_EQ(r.kv_peak_bytes, d.n_layers * d.n_kv_heads * (budget + divide) * d.head_dim * 2 *
-                                     static_cast<int64_t>(dtype_size(kv)))
-          << "length " << length;
+      EXPECT_EQ(r.kv_peak_bytes, d.n_layers * d.n_kv_heads * (budget + divide) * row * 2)
+          << dtype_name(kv) << " length " << length;
+      EXPECT_EQ(Engine(model, o, pool).reachable_kv_bytes(10, length), r.kv_peak_bytes) << dtype_name(kv);
     }
   }
 }
@@ -158,6 +160,33 @@ TEST(Engine, KvMemoryBoundsTheBatch) {
   tight.run({.on_done = [&](const GenerationResult& r) { results[r.id] = r; }});
   ASSERT_EQ(results.size(), 2u);
   for (auto& [id, r] : results) EXPECT_EQ(r.ids.size(), 30u) << id;
+}
+
+// --kv-memory counts quantized rows: K + V of one slot of one head (head_dim
+// 8) is 32 bytes in bf16, 20 in q8_0 (codes + f16 scale), 12 in q4_0, so a
+// limit of 2.33 bf16 sequences holds 3 q8_0 and 6 q4_0 ones.
+TEST(Engine, KvMemoryAdmitsByQuantizedRowBytes) {
+  ThreadPool pool(1);
+  EngineOptions o = options_for(Method::RKV, 16, 4, 8);
+  o.max_batch = 8;
+  test::ToyModel probe_model(9);
+  o.kv_type = DType::BF16;
+  const int64_t bf16_sequence = Engine(probe_model, o, pool).reachable_kv_bytes(10, 30);
+  for (DType kv : {DType::BF16, DType::Q8_0, DType::Q4_0}) {
+    test::ToyModel model(9);
+    o.kv_type = kv;
+    o.kv_memory = 2 * bf16_sequence + bf16_sequence / 3;
+    Engine engine(model, o, pool);
+    for (int i = 0; i < 6; ++i) engine.submit(request(prompt_of(10, 50 + i), 30));
+    int done = 0;
+    engine.run({.on_done = [&](const GenerationResult&) { ++done; }});
+    EXPECT_EQ(done, 6);
+    const int expected = kv == DType::BF16 ? 2 : kv == DType::Q8_0 ? 3 : 6;
+    EXPECT_EQ(*std::max_element(model.batch_sizes.begin(), model.batch_sizes.end()), expected) << dtype_name(kv);
+  }
+  EngineOptions odd = o;
+  odd.kv_type = DType::Q4_K;  // a weight type
+  EXPECT_THROW(Engine(probe_model, odd, pool), Error);
 }
 
 TEST(Engine, LongPromptsArePrefilledInChunksBetweenOtherSequencesDecodeSteps) {

@@ -1,7 +1,8 @@
 // RKV-SPEC.md §2 followed literally — a slow loop that keeps every query,
 // scores with the plain double-precision reference scorer and decides each
 // step by the written rules — must produce the same greedy tokens as the
-// engine, for every method, over 200+ generated tokens.
+// engine, for every method, over 200+ generated tokens; also over q8_0 / q4_0
+// caches.
 #include <algorithm>
 #include <cstdio>
 
@@ -10,6 +11,7 @@
 #include "engine/toy_model.h"
 #include "rkv/engine/engine.h"
 #include "rkv/engine/model_lm.h"
+#include "rkv/ops/kv_row.h"
 #include "rkv/sampling/sampler.h"
 
 namespace rkv {
@@ -26,12 +28,12 @@ struct LoopResult {
 };
 
 LoopResult reference_loop(CausalLM& model, const CompressionConfig& c, int64_t divide_length,
-                          const std::vector<int32_t>& prompt, int64_t max_new) {
+                          const std::vector<int32_t>& prompt, int64_t max_new, DType kv_type = DType::F32) {
   const ModelDims& d = model.dims();
   std::vector<LayerCache> caches;
   std::vector<QueryWindow> all_queries;  // every query ever computed, per layer
   for (int l = 0; l < d.n_layers; ++l) {
-    caches.emplace_back(d.n_kv_heads, d.head_dim, DType::F32, 0, 64);
+    caches.emplace_back(d.n_kv_heads, d.head_dim, kv_type, 0, 64);
     all_queries.emplace_back(d.n_q_heads, d.head_dim, 1 << 20);
   }
   std::vector<float> logits(static_cast<size_t>(d.vocab_size));
@@ -47,10 +49,11 @@ LoopResult reference_loop(CausalLM& model, const CompressionConfig& c, int64_t d
       layer.n = cache.size();
       layer.m = all_queries[l].size();
       layer.queries.assign(all_queries[l].data(), all_queries[l].data() + d.n_q_heads * layer.m * d.head_dim);
-      std::vector<float> keys;
+      std::vector<float> keys;  // as stored, dequantized: [h][n][d]
       for (int h = 0; h < d.n_kv_heads; ++h) {
-        const float* k = static_cast<const float*>(cache.key_data(h));
-        keys.insert(keys.end(), k, k + layer.n * d.head_dim);
+        std::vector<float> k(static_cast<size_t>(layer.n * d.head_dim));
+        kv_rows_to_f32(cache.storage(), cache.key_data(h), layer.n, d.head_dim, k.data());
+        keys.insert(keys.end(), k.begin(), k.end());
         layer.positions.insert(layer.positions.end(), cache.position_data(h), cache.position_data(h) + layer.n);
       }
       std::vector<std::vector<int32_t>> keep;
@@ -85,17 +88,23 @@ LoopResult reference_loop(CausalLM& model, const CompressionConfig& c, int64_t d
   return out;
 }
 
+// Budget 32, window 8, divide_length 16 (StreamingLLM: 4 sinks).
+EngineOptions loop_options(Method m) {
+  EngineOptions o;
+  o.policy.method = default_config(m);
+  o.policy.method.budget = 32;
+  o.policy.method.window_size = 8;
+  o.policy.method.first_tokens = m == Method::StreamingLLM ? 4 : 0;
+  o.policy.divide_length = 16;
+  return o;
+}
+
 TEST(EngineReferenceLoop, EveryMethodMatchesTheLiteralLoop) {
   ThreadPool pool(2);
   int compared_tokens = 0;
   for (Method m : {Method::RKV, Method::SnapKV, Method::H2O, Method::StreamingLLM, Method::FullKV}) {
     for (int prompt_len : {7, 45}) {  // short prompt, and one compressed at prefill
-      EngineOptions o;
-      o.policy.method = default_config(m);
-      o.policy.method.budget = 32;
-      o.policy.method.window_size = 8;
-      o.policy.method.first_tokens = m == Method::StreamingLLM ? 4 : 0;
-      o.policy.divide_length = 16;
+      EngineOptions o = loop_options(m);
       test::ToyModel fast_model(77, 2, 48), slow_model(77, 2, 48);
       std::vector<int32_t> prompt;
       for (int i = 0; i < prompt_len; ++i) prompt.push_back((i * 7 + 3) % 48);
@@ -123,6 +132,42 @@ TEST(EngineReferenceLoop, EveryMethodMatchesTheLiteralLoop) {
   EXPECT_GT(compared_tokens, 1500);
 }
 
+// q8_0 and q4_0 caches (toy head_dim 8: one q4_0 block per row): the engine
+// equals the literal loop over the same quantized caches, every method.
+TEST(EngineReferenceLoop, QuantizedCachesMatchTheLiteralLoop) {
+  ThreadPool pool(2);
+  for (DType kv : {DType::Q8_0, DType::Q4_0})
+    for (Method m : {Method::RKV, Method::SnapKV, Method::H2O, Method::StreamingLLM, Method::FullKV}) {
+      EngineOptions o = loop_options(m);
+      o.kv_type = kv;
+      test::ToyModel fast_model(78, 2, 48), slow_model(78, 2, 48);
+      std::vector<int32_t> prompt;
+      for (int i = 0; i < 45; ++i) prompt.push_back((i * 5 + 1) % 48);
+      GenerationRequest r;
+      r.prompt = prompt;
+      r.stop.max_new_tokens = 150;
+      GenerationResult fast = generate_one(fast_model, o, r, pool);
+      LoopResult slow = reference_loop(slow_model, o.policy.method, 16, prompt, 150, kv);
+      ASSERT_EQ(fast.ids.size(), 150u);
+      size_t same = 0;
+      while (same < fast.ids.size() && fast.ids[same] == slow.ids[same]) ++same;
+      if (same < fast.ids.size()) {
+        EXPECT_TRUE(slow.ambiguous && slow.ambiguous_at <= same)
+            << dtype_name(kv) << " " << method_name(m) << ": tokens differ at " << same;
+      }
+      EXPECT_GT(same, 60u) << dtype_name(kv) << " " << method_name(m);
+      const ModelDims& d = fast_model.dims();
+      const int64_t row = static_cast<int64_t>(kv_row_bytes(kv, d.head_dim));
+      if (m != Method::FullKV) {
+        EXPECT_GT(fast.compressions, 5);
+        // allocated: budget + divide_length (> the 45-token prompt) slots of quantized rows
+        EXPECT_EQ(fast.kv_peak_bytes, d.n_layers * d.n_kv_heads * (32 + 16) * row * 2);
+      }
+      std::printf("%s %s: %zu of %zu tokens equal\n", std::string(dtype_name(kv)).c_str(), method_name(m).c_str(), same,
+                  fast.ids.size());
+    }
+}
+
 // The same on the real models: stories260K (GGUF, trained) and the four tiny
 // Hugging Face architectures.
 TEST(EngineReferenceLoop, RealModelsMatchTheLiteralLoop) {
@@ -137,12 +182,7 @@ TEST(EngineReferenceLoop, RealModelsMatchTheLiteralLoop) {
     std::vector<int32_t> prompt;
     for (int i = 0; i < 17; ++i) prompt.push_back(static_cast<int32_t>((i * 37 + 11) % model->config().vocab_size));
     for (Method m : {Method::RKV, Method::SnapKV, Method::H2O, Method::StreamingLLM, Method::FullKV}) {
-      EngineOptions o;
-      o.policy.method = default_config(m);
-      o.policy.method.budget = 32;
-      o.policy.method.window_size = 8;
-      o.policy.method.first_tokens = m == Method::StreamingLLM ? 4 : 0;
-      o.policy.divide_length = 16;
+      EngineOptions o = loop_options(m);
       GenerationRequest r;
       r.prompt = prompt;
       r.stop.max_new_tokens = 200;

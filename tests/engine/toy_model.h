@@ -10,6 +10,7 @@
 #include <random>
 
 #include "rkv/engine/causal_lm.h"
+#include "rkv/ops/kv_row.h"
 
 namespace rkv::test {
 
@@ -104,8 +105,8 @@ class ToyModel : public CausalLM {
     std::vector<float> keys(static_cast<size_t>(n * d)), values(keys.size());
     for (int h = 0; h < hq; ++h) {
       const int kvh = h / group;
-      convert_to_f32(cache.storage(), cache.key_data(kvh), keys.data(), keys.size());
-      convert_to_f32(cache.storage(), cache.value_data(kvh), values.data(), values.size());
+      kv_rows_to_f32(cache.storage(), cache.key_data(kvh), n, d, keys.data());
+      kv_rows_to_f32(cache.storage(), cache.value_data(kvh), n, d, values.data());
       std::vector<double> score(static_cast<size_t>(n));
       double peak = -INFINITY;
       for (int64_t j = 0; j < n; ++j) {

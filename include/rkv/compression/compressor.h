@@ -28,8 +28,8 @@ struct LayerSnapshot {
   int n_kv_heads = 0;
   int head_dim = 0;
   int64_t n = 0;                          // slots per head
-  DType key_type = DType::F32;            // f32, f16 or bf16
-  std::vector<const void*> keys;          // per head: [n][head_dim], RoPE applied
+  DType key_type = DType::F32;            // a KV type (ops/kv_row.h)
+  std::vector<const void*> keys;          // per head: [n] rows of key_type, RoPE applied
   std::vector<const int32_t*> positions;  // per head: [n] original positions
   const float* queries = nullptr;         // [n_q_heads][n_queries][head_dim] f32, newest last
   int n_q_heads = 0;

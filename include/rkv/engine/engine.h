@@ -64,7 +64,7 @@ struct GenerationResult {
 
 struct EngineOptions {
   KvPolicy policy;                         // default method + schedule (a request may override it)
-  DType kv_type = DType::F32;              // cache storage
+  DType kv_type = DType::F32;              // cache storage: f32 | f16 | bf16 | q8_0 | q4_0 (ops/kv_row.h)
   int max_batch = 1;                       // sequences decoded together
   int64_t kv_memory = 0;                   // bytes of KV all running sequences may reach (0: unlimited)
   int64_t prefill_chunk = 512;             // prompt tokens fed per step, all prefilling sequences together
@@ -138,6 +138,7 @@ class Engine {
   void finish(Sequence& s, StopReason reason, const EngineCallbacks& callbacks, std::string error = {});
   void retire_done(const EngineCallbacks& callbacks);
   int64_t kv_bytes(const Sequence& s) const;
+  int64_t kv_bytes_per_slot() const;
   int64_t cache_slots(const KvPolicy& policy, int64_t prompt_tokens, int64_t max_new_tokens) const;
 
   CausalLM& model_;

@@ -1,10 +1,13 @@
 // kv/layer_cache: the KV store of one sequence x one layer.
 //
-// For each KV head a contiguous [capacity][head_dim] K and V block plus the
-// original token position of every slot (int32), stored as f32, f16 or bf16.
-// Keys are stored after RoPE. The store never decides what to evict: it
+// For each KV head a contiguous [capacity] block of K rows and of V rows plus
+// the original token position of every slot (int32). A row is one token's
+// head_dim values in the storage type: f32, f16, bf16, or q8_0 / q4_0 codes
+// with their scales (ops/kv_row.h), quantized once when appended. Keys are
+// stored after RoPE. The store never decides what to evict: it
 // appends, exposes read views, and `compact(keep)` gathers K, V and positions
-// per head in the order the keep lists give (compression/ decides them).
+// per head in the order the keep lists give (compression/ decides them),
+// moving rows as they are stored (quantized rows are never requantized).
 // Capacity is fixed at construction unless growth is allowed (FullKV grows in
 // blocks of `grow_block` slots); `bytes()` is the exact allocated size.
 #pragma once
@@ -26,6 +29,7 @@ class LayerCache {
   int n_kv_heads() const { return n_kv_heads_; }
   int head_dim() const { return head_dim_; }
   DType storage() const { return storage_; }
+  size_t row_bytes() const { return row_bytes_; }  // bytes of one K (or V) row, scales included
   int64_t size() const { return size_; }          // slots in use (same for every head)
   int64_t capacity() const { return capacity_; }
   size_t bytes() const;                           // K + V + positions allocated
@@ -39,11 +43,12 @@ class LayerCache {
   // [n_kv_heads][n] (heads may disagree after compression).
   void append_head_major(const float* keys, const float* values, const int32_t* positions, int64_t n);
 
-  // Views of head h: keys/values [size][head_dim] in the storage type, positions [size] int32.
+  // Views of head h: keys/values [size][head_dim] in the storage type (q8_0 /
+  // q4_0: the raw rows, u8 [size][row_bytes]), positions [size] int32.
   TensorView keys(int head) const;
   TensorView values(int head) const;
   TensorView positions(int head) const;
-  // Raw pointers to slot 0 of head h (rows are head_dim elements apart).
+  // Raw pointers to slot 0 of head h (rows are row_bytes() apart; kv_rows_to_f32 reads them).
   const void* key_data(int head) const;
   const void* value_data(int head) const;
   const int32_t* position_data(int head) const;
@@ -63,12 +68,14 @@ class LayerCache {
   void grow_to_exact(int64_t new_capacity);
   void reserve_for_append(int64_t n);
   size_t head_stride_bytes() const;  // bytes between consecutive heads' blocks
+  TensorView rows_view(const void* rows) const;
 
   int n_kv_heads_, head_dim_;
   DType storage_;
+  size_t row_bytes_;
   int64_t capacity_, grow_block_, size_ = 0;
-  AlignedBuffer keys_;       // [n_kv_heads][capacity][head_dim] storage type
-  AlignedBuffer values_;     // [n_kv_heads][capacity][head_dim] storage type
+  AlignedBuffer keys_;       // [n_kv_heads][capacity][row_bytes] rows of the storage type
+  AlignedBuffer values_;     // [n_kv_heads][capacity][row_bytes] rows of the storage type
   AlignedBuffer positions_;  // [n_kv_heads][capacity] int32
 };
 
