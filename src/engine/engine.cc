@@ -48,6 +48,7 @@ struct Engine::Sequence {
   std::unique_ptr<CompressionSchedule> schedule;
   std::unique_ptr<Sampler> sampler;
   std::unique_ptr<StreamDecoder> decoder;
+  size_t shown = 0;                  // bytes of result.text passed to on_token so far
   std::vector<int32_t> history;      // prompt + generated: what the penalties see
   std::vector<float> logits;         // [vocab]
   int64_t prefilled = 0;             // prompt tokens fed so far
@@ -172,10 +173,12 @@ EngineLoad Engine::load() const {
 
 void Engine::finish(Sequence& s, StopReason reason, const EngineCallbacks& callbacks, std::string error) {
   if (s.done) return;
-  if (s.decoder && reason != StopReason::StopString) {
-    std::string rest = s.decoder->finish();
-    s.result.text += rest;
-    if (callbacks.on_token && !rest.empty()) callbacks.on_token(s.id, -1, rest);
+  // What the decoder and the stop-string check held back is final now (after
+  // a stop string, the decoder's bytes belong to the cut-off tail).
+  if (s.decoder && reason != StopReason::StopString) s.result.text += s.decoder->finish();
+  if (s.result.text.size() > s.shown) {
+    if (callbacks.on_token) callbacks.on_token(s.id, -1, s.result.text.substr(s.shown));
+    s.shown = s.result.text.size();
   }
   s.result.stop = reason;
   s.result.error = std::move(error);
@@ -308,16 +311,17 @@ void Engine::after_forward(Sequence& s, int64_t n_fed, bool prefill, const Engin
   } else {
     s.history.push_back(token);
     s.result.ids.push_back(token);
-    std::string piece;
-    if (s.decoder) {
-      piece = s.decoder->push(token);
-      s.result.text += piece;
-    }
+    if (s.decoder) s.result.text += s.decoder->push(token);
     size_t cut = 0;
     stop = s.request.stop.check(token, static_cast<int64_t>(s.result.ids.size()), s.result.text, &cut);
-    if (stop == StopReason::StopString) {
-      piece.resize(piece.size() - std::min(piece.size(), s.result.text.size() - cut));
-      s.result.text.resize(cut);
+    if (stop == StopReason::StopString) s.result.text.resize(cut);
+    // Streamed text never shows what a stop string may still cut off.
+    const size_t settled = stop == StopReason::StopString ? s.result.text.size()
+                                                          : s.request.stop.settled_length(s.result.text);
+    std::string piece;
+    if (settled > s.shown) {
+      piece = s.result.text.substr(s.shown, settled - s.shown);
+      s.shown = settled;
     }
     if (callbacks.on_token) callbacks.on_token(s.id, token, piece);
   }

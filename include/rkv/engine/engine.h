@@ -78,7 +78,9 @@ struct EngineOptions {
 };
 
 struct EngineCallbacks {
-  // text: newly complete text (token -1: text held back until the end)
+  // text: newly settled text — complete UTF-8, and never a tail that a stop
+  // string may still cut off — so the pieces add up to GenerationResult::text
+  // (token -1: text held back until the end)
   std::function<void(int id, int32_t token, const std::string& text)> on_token = nullptr;
   std::function<void(const GenerationResult&)> on_done = nullptr;
   // After each compression of a sequence: the original positions each layer's
