@@ -1,6 +1,7 @@
 #include "rkv/server/api.h"
 
 #include <cmath>
+#include <cstdio>
 #include <limits>
 
 #include "rkv/compression/schedule.h"
@@ -26,6 +27,12 @@ const char* endpoint_name(Endpoint e) { return e == Endpoint::ChatCompletions ? 
 namespace {
 
 [[noreturn]] void bad(const std::string& param, const std::string& message) { throw ApiError(400, message, param); }
+
+std::string num(double x) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", x);
+  return buf;
+}
 
 Json parse_json(std::string_view body, int max_depth) {
   // The callback sees each container open before it is built; throwing there
@@ -57,8 +64,7 @@ std::optional<double> number_field(const Json& body, const char* key, double lo,
   if (!v->is_number()) bad(key, std::string("'") + key + "' must be a number, got " + v->type_name());
   const double x = v->get<double>();
   if (!(x >= lo && x <= hi))
-    bad(key, std::string("'") + key + "' must be in [" + std::to_string(lo) + ", " + std::to_string(hi) + "], got " +
-                 v->dump());
+    bad(key, std::string("'") + key + "' must be in [" + num(lo) + ", " + num(hi) + "], got " + v->dump());
   return x;
 }
 

@@ -69,17 +69,25 @@ struct Exchange {
   }
 };
 
-AsyncEngine::Sink sink_for(const std::shared_ptr<Exchange>& exchange, int choice, bool kv_view) {
+// Metrics are recorded here, on the engine thread, so that sequences whose
+// client went away are counted too.
+AsyncEngine::Sink sink_for(const std::shared_ptr<Exchange>& exchange, int choice, bool kv_view, Metrics& metrics) {
   AsyncEngine::Sink sink;
-  sink.on_token = [exchange, choice](int32_t token, const std::string& text) {
+  sink.on_token = [exchange, choice, &metrics, last = std::optional<Clock::time_point>()](
+                      int32_t token, const std::string& text) mutable {
     Event e;
     e.choice = choice;
     e.token = token;
     e.text = text;
     e.at = Clock::now();
+    if (token >= 0) {
+      if (last) metrics.inter_token(std::chrono::duration<double>(e.at - *last).count());
+      last = e.at;
+    }
     exchange->push(std::move(e));
   };
-  sink.on_done = [exchange, choice](const GenerationResult& r) {
+  sink.on_done = [exchange, choice, &metrics](const GenerationResult& r) {
+    metrics.finished(r);
     Event e;
     e.kind = Event::Kind::Done;
     e.choice = choice;
@@ -113,12 +121,12 @@ struct Server::Impl {
   int port = 0;
   std::atomic<bool> is_ready{false}, stopping{false};
   std::atomic<int> active{0};  // completion responses in flight
+  Metrics metrics;  // before the engine: its thread records into it
   LoadedModel* model = nullptr;
   EngineOptions engine_options;
   std::unique_ptr<AsyncEngine> engine;
   int64_t kv_bytes_per_token = 0;
   int64_t context = 0;
-  Metrics metrics;
   const std::time_t started = std::time(nullptr);
   const uint64_t id_base = std::random_device{}();
   std::atomic<uint64_t> next_id{1};
@@ -211,7 +219,6 @@ class Responder {
     int64_t generated = 0;  // tokens so far
     bool done = false;
     GenerationResult result;
-    std::optional<Clock::time_point> last_token;
   };
 
   void cancel() {
@@ -251,10 +258,6 @@ class Responder {
     Choice& c = choices_[static_cast<size_t>(e.choice)];
     switch (e.kind) {
       case Event::Kind::Token: {
-        if (e.token >= 0) {
-          if (c.last_token) server_.metrics.inter_token(std::chrono::duration<double>(e.at - *c.last_token).count());
-          c.last_token = e.at;
-        }
         ReasoningSplitter::Delta d;
         if (split_) {
           const bool before = c.splitter.thinking();
@@ -282,7 +285,6 @@ class Responder {
         c.done = true;
         ++finished_;
         c.result = std::move(e.result);
-        server_.metrics.finished(c.result);
         ReasoningSplitter::Delta d;
         if (split_) d = c.splitter.finish();
         if (!emit(c, e.choice, d, sink)) return false;
@@ -443,7 +445,7 @@ void Server::Impl::completion(const httplib::Request& req, httplib::Response& re
     for (int i = 0; i < request.n; ++i) {
       GenerationRequest gi = g;
       gi.sampling.seed = g.sampling.seed + static_cast<uint64_t>(i);
-      tickets.push_back(engine->submit(std::move(gi), sink_for(exchange, i, request.kv_view && request.stream)));
+      tickets.push_back(engine->submit(std::move(gi), sink_for(exchange, i, request.kv_view && request.stream, metrics)));
     }
   } catch (...) {
     for (uint64_t t : tickets) engine->cancel(t);
