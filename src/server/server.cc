@@ -9,6 +9,8 @@
 #include <deque>
 #include <mutex>
 #include <random>
+
+#include <sys/socket.h>
 #include <thread>
 
 #include "rkv/core/dtype.h"
@@ -110,13 +112,21 @@ AsyncEngine::Sink sink_for(const std::shared_ptr<Exchange>& exchange, int choice
   return sink;
 }
 
+// httplib listens with a backlog of 5 (compiled into Debian's library): a
+// burst of clients would overflow it and wait out TCP retransmissions, or
+// fail. Listening again on the bound socket raises the backlog.
+class HttpServer : public httplib::Server {
+ public:
+  bool raise_backlog() { return ::listen(svr_sock_, SOMAXCONN) == 0; }
+};
+
 }  // namespace
 
 struct Server::Impl {
   explicit Impl(ServerOptions o) : opt(std::move(o)) {}
 
   ServerOptions opt;
-  httplib::Server http;
+  HttpServer http;
   std::thread listener;
   int port = 0;
   std::atomic<bool> is_ready{false}, stopping{false};
@@ -598,6 +608,7 @@ int Server::start() {
               " (in use, or not an address of this machine)");
     s.port = s.opt.port;
   }
+  RKV_CHECK(s.http.raise_backlog(), "cannot listen on ", s.opt.host, ":", s.port);
   s.listener = std::thread([&s] { s.http.listen_after_bind(); });
   return s.port;
 }
