@@ -50,7 +50,7 @@ std::string_view chat_page_html() {
 <header>
   <b>rkv</b><span id="status">connecting…</span>
   <div id="settings">
-    <label>max tokens <input id="max_tokens" type="number" min="1" value="1024"></label>
+    <label>max tokens <input id="max_tokens" type="number" min="1" placeholder="server's"></label>
     <label>temperature <input id="temperature" type="number" min="0" max="2" step="0.1" value="0.6"></label>
     <label>KV <select id="method">
       <option value="">server default</option><option>rkv</option><option>snapkv</option><option>h2o</option>
@@ -167,7 +167,8 @@ async function send(text) {
   resetView();
 
   const body = { messages: conversation, stream: true, stream_options: { include_usage: true }, kv_view: true,
-                 max_tokens: Number($("max_tokens").value), temperature: Number($("temperature").value) };
+                 temperature: Number($("temperature").value) };
+  if ($("max_tokens").value) body.max_tokens = Number($("max_tokens").value);  // else the server's, within the context
   if ($("method").value) {
     body.kv_compression = { method: $("method").value };
     if ($("method").value !== "fullkv")
