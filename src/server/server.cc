@@ -610,6 +610,9 @@ int Server::start() {
   }
   RKV_CHECK(s.http.raise_backlog(), "cannot listen on ", s.opt.host, ":", s.port);
   s.listener = std::thread([&s] { s.http.listen_after_bind(); });
+  // httplib's stop() does nothing until the listener runs: wait for it, so
+  // that a stop() right after start() (the model failed to load) ends it.
+  for (int i = 0; i < 10000 && !s.http.is_running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   return s.port;
 }
 
