@@ -80,21 +80,18 @@ void AsyncEngine::loop() {
   };
   // submit() inserts into sinks_ from other threads: look up under the lock.
   // Only this thread erases, so the sink found stays valid after unlocking.
+  auto locked_sink = [&](int id) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return sink_of(id);
+  };
   callbacks.on_token = [&](int id, int32_t token, const std::string& text) {
-    Sink* sink;
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      sink = sink_of(id);
-    }
-    if (sink && sink->on_token) sink->on_token(token, text);
+    if (Sink* sink = locked_sink(id); sink && sink->on_token) sink->on_token(token, text);
   };
   callbacks.on_compress = [&](int id, int64_t length, const std::vector<std::vector<int32_t>>& kept) {
-    Sink* sink;
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      sink = sink_of(id);
-    }
-    if (sink && sink->on_compress) sink->on_compress(length, kept);
+    if (Sink* sink = locked_sink(id); sink && sink->on_compress) sink->on_compress(length, kept);
+  };
+  callbacks.on_logprobs = [&](int id, const TokenLogprobs& logprobs) {
+    if (Sink* sink = locked_sink(id); sink && sink->on_logprobs) sink->on_logprobs(logprobs);
   };
   callbacks.on_done = [&](const GenerationResult& r) {
     Sink sink;

@@ -37,6 +37,24 @@ bool all_finite(const std::vector<float>& v) {
   for (float a : acc) sum += a;
   return sum == 0.0f;
 }
+// log-softmax of the logits at `token`, and the `k` largest, best first.
+TokenLogprobs logprobs_of(const std::vector<float>& logits, int32_t token, int k) {
+  const float max = *std::max_element(logits.begin(), logits.end());
+  double sum = 0;
+  for (float x : logits) sum += std::exp(static_cast<double>(x - max));
+  const float log_z = max + static_cast<float>(std::log(sum));
+  TokenLogprobs out;
+  out.token = token;
+  out.logprob = logits[static_cast<size_t>(token)] - log_z;
+  std::vector<int32_t> ids(logits.size());
+  for (size_t i = 0; i < ids.size(); ++i) ids[i] = static_cast<int32_t>(i);
+  const size_t n = std::min(ids.size(), static_cast<size_t>(k));
+  std::partial_sort(ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(n), ids.end(), [&](int32_t a, int32_t b) {
+    return logits[static_cast<size_t>(a)] > logits[static_cast<size_t>(b)] || (logits[static_cast<size_t>(a)] == logits[static_cast<size_t>(b)] && a < b);
+  });
+  for (size_t i = 0; i < n; ++i) out.top.emplace_back(ids[i], logits[static_cast<size_t>(ids[i])] - log_z);
+  return out;
+}
 }  // namespace
 
 struct Engine::Sequence {
@@ -119,6 +137,8 @@ void Engine::validate(const GenerationRequest& request) const {
   RKV_CHECK(d.max_positions <= 0 || prompt < d.max_positions, "the prompt has ", prompt,
             " tokens; the model's context is ", d.max_positions, " tokens (and one is needed to generate)");
   request.sampling.validate();
+  RKV_CHECK(request.top_logprobs >= -1 && request.top_logprobs <= d.vocab_size, "top_logprobs must be in [0, ",
+            d.vocab_size, "] (got ", request.top_logprobs, ")");
   if (request.policy) request.policy->validate();
   const int64_t need = reachable_kv_bytes(request);  // sizes that overflow are an error now, not at admission
   RKV_CHECK(options_.kv_memory == 0 || need <= options_.kv_memory, "the sequence needs ", need,
@@ -309,6 +329,8 @@ void Engine::after_forward(Sequence& s, int64_t n_fed, bool prefill, const Engin
   if (!s.request.stop.ignore_eos && s.request.stop.eos_ids.count(token)) {
     stop = StopReason::Eos;  // the end-of-sequence token is not part of the output
   } else {
+    if (s.request.top_logprobs >= 0 && callbacks.on_logprobs)
+      callbacks.on_logprobs(s.id, logprobs_of(s.logits, token, s.request.top_logprobs));
     s.history.push_back(token);
     s.result.ids.push_back(token);
     if (s.decoder) s.result.text += s.decoder->push(token);

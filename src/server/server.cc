@@ -9,9 +9,10 @@
 #include <deque>
 #include <mutex>
 #include <random>
+#include <thread>
+#include <utility>
 
 #include <sys/socket.h>
-#include <thread>
 
 #include "rkv/core/dtype.h"
 #include "rkv/engine/async_engine.h"
@@ -56,6 +57,7 @@ struct Event {
   GenerationResult result;  // Done
   int64_t length = 0;       // Compress: tokens fed so far
   std::vector<int> kept;    // Compress: [length] how many layers keep each position
+  std::optional<TokenLogprobs> logprobs;  // Token, when the request asked for them
 };
 
 struct Exchange {
@@ -75,13 +77,17 @@ struct Exchange {
 // client went away are counted too.
 AsyncEngine::Sink sink_for(const std::shared_ptr<Exchange>& exchange, int choice, bool kv_view, Metrics& metrics) {
   AsyncEngine::Sink sink;
-  sink.on_token = [exchange, choice, &metrics, last = std::optional<Clock::time_point>()](
+  // on_logprobs comes right before its token's on_token, on the same thread
+  auto pending = std::make_shared<std::optional<TokenLogprobs>>();
+  sink.on_logprobs = [pending](const TokenLogprobs& lp) { *pending = lp; };
+  sink.on_token = [exchange, choice, &metrics, pending, last = std::optional<Clock::time_point>()](
                       int32_t token, const std::string& text) mutable {
     Event e;
     e.choice = choice;
     e.token = token;
     e.text = text;
     e.at = Clock::now();
+    if (token >= 0) e.logprobs = std::exchange(*pending, std::nullopt);
     if (token >= 0) {
       if (last) metrics.inter_token(std::chrono::duration<double>(e.at - *last).count());
       last = e.at;
@@ -227,6 +233,7 @@ class Responder {
     std::string content, reasoning;
     int64_t reasoning_tokens = 0;
     int64_t generated = 0;  // tokens so far
+    Json logprobs = nullptr;  // the response's logprobs object, when asked for
     bool done = false;
     GenerationResult result;
   };
@@ -277,11 +284,14 @@ class Responder {
           d.content = std::move(e.text);
         }
         // With kv_view every token gets a chunk that names its position, so
-        // the page can place what the cache keeps under the right text.
+        // the page can place what the cache keeps under the right text;
+        // with logprobs every token gets a chunk with its entry.
         std::optional<int64_t> position;
         if (e.token >= 0 && request_.kv_view) position = static_cast<int64_t>(prompt_.size()) + c.generated;
         if (e.token >= 0) ++c.generated;
-        return emit(c, e.choice, d, sink, position);
+        Json entry;
+        if (e.logprobs) entry = logprob_entry(c, *e.logprobs);
+        return emit(c, e.choice, d, sink, position, std::move(entry));
       }
       case Event::Kind::Compress: {
         if (!request_.stream) return true;
@@ -307,10 +317,11 @@ class Responder {
   }
 
   bool emit(Choice& c, int index, ReasoningSplitter::Delta& d, httplib::DataSink& sink,
-            std::optional<int64_t> position = std::nullopt) {
+            std::optional<int64_t> position = std::nullopt, Json logprob = nullptr) {
     c.reasoning += d.reasoning;
     c.content += d.content;
-    if (!request_.stream || (d.empty() && !position)) return true;
+    if (!logprob.is_null()) append_logprob(c.logprobs, logprob);
+    if (!request_.stream || (d.empty() && !position && logprob.is_null())) return true;
     Json out;
     if (chat_) {
       Json delta = Json::object();
@@ -321,7 +332,55 @@ class Responder {
       out = chunk(index, d.content, nullptr);
     }
     if (position) out["rkv_position"] = *position;
+    if (!logprob.is_null()) {
+      Json one = nullptr;
+      append_logprob(one, logprob);
+      out["choices"][0]["logprobs"] = std::move(one);
+    }
     return send(sink, out);
+  }
+
+  // A token's text and bytes as the OpenAI logprobs objects carry them.
+  Json token_json(int32_t id) const {
+    std::string text;
+    if (const Tokenizer* tok = server_.model->tokenizer()) text = tok->decode(std::vector<TokenId>{id});
+    else text = std::to_string(id);
+    Json bytes = Json::array();
+    for (unsigned char b : text) bytes.push_back(b);
+    return {{"token", text}, {"bytes", std::move(bytes)}};
+  }
+  Json logprob_entry(const Choice& c, const TokenLogprobs& lp) const {
+    Json entry = token_json(lp.token);
+    entry["logprob"] = lp.logprob;
+    entry["text_offset"] = c.content.size();
+    Json top = Json::array();
+    for (const auto& [id, logprob] : lp.top) {
+      Json alt = token_json(id);
+      alt["logprob"] = logprob;
+      top.push_back(std::move(alt));
+    }
+    entry["top_logprobs"] = std::move(top);
+    return entry;
+  }
+  // Chat: {"content": [{"token", "logprob", "bytes", "top_logprobs"}]};
+  // completions: {"tokens", "token_logprobs", "top_logprobs" ({token: logprob}), "text_offset"}.
+  void append_logprob(Json& into, const Json& entry) const {
+    if (chat_) {
+      if (into.is_null()) into = {{"content", Json::array()}};
+      Json e = entry;
+      e.erase("text_offset");
+      into["content"].push_back(std::move(e));
+      return;
+    }
+    if (into.is_null())
+      into = {{"tokens", Json::array()}, {"token_logprobs", Json::array()}, {"top_logprobs", Json::array()},
+              {"text_offset", Json::array()}};
+    into["tokens"].push_back(entry["token"]);
+    into["token_logprobs"].push_back(entry["logprob"]);
+    Json top = Json::object();
+    for (const Json& alt : entry["top_logprobs"]) top[alt["token"].get<std::string>()] = alt["logprob"];
+    into["top_logprobs"].push_back(std::move(top));
+    into["text_offset"].push_back(entry["text_offset"]);
   }
 
   ApiError result_error(const GenerationResult& r) const {
@@ -392,7 +451,7 @@ class Responder {
       } else {
         choice["text"] = c.content;
       }
-      choice["logprobs"] = nullptr;
+      choice["logprobs"] = c.logprobs;
       choice["finish_reason"] = finish_reason(c.result.stop);
       list.push_back(std::move(choice));
     }
@@ -422,7 +481,6 @@ class Responder {
 void Server::Impl::completion(const httplib::Request& req, httplib::Response& res, Endpoint endpoint) {
   require_ready();
   CompletionRequest request = parse_completion_request(req.body, endpoint, opt.defaults, engine_options.policy, opt.limits);
-  if (request.top_logprobs >= 0) throw ApiError(400, "'logprobs' is not supported by rkv serve", "logprobs");
   GenerationRequest g;
   try {
     g = model->build(request.spec);
@@ -431,6 +489,7 @@ void Server::Impl::completion(const httplib::Request& req, httplib::Response& re
   } catch (const Error& e) {
     throw ApiError(400, e.what(), endpoint == Endpoint::ChatCompletions ? "messages" : "prompt");
   }
+  g.top_logprobs = request.top_logprobs;
   const auto prompt_tokens = static_cast<int64_t>(g.prompt.size());
   if (context > 0) {
     const int64_t room = context - prompt_tokens;  // >= 1: build() checked

@@ -3,6 +3,7 @@
 // usage, per-request compression and errors; stories260K for streaming ==
 // one body, concurrent == sequential and cancellation.
 #include <atomic>
+#include <cmath>
 #include <thread>
 
 #include "server/server_fixture.h"
@@ -126,6 +127,39 @@ TEST(Server, StopStringsEndTheAnswerAndAreNotPartOfIt) {
   ASSERT_EQ(r.status, 200) << r.raw;
   EXPECT_EQ(r.body["choices"][0]["text"], "Let me ");
   EXPECT_EQ(r.body["object"], "text_completion");
+}
+
+TEST(Server, LogprobsOfEachTokenAndItsAlternatives) {
+  TestServer s;
+  // The scripted model's next-token logit is 10 x sqrt(32) (an RMS-normed
+  // one-hot times 10), every other logit 0: the sampled token has
+  // log-probability ~0, any alternative ~ -56.57.
+  const double other = -10.0 / std::sqrt(1.0 / 32 + 1e-6);
+  auto r = s.post("/v1/chat/completions", {{"messages", kHi}, {"logprobs", true}, {"top_logprobs", 2}});
+  ASSERT_EQ(r.status, 200) << r.raw;
+  const json& content = r.body["choices"][0]["logprobs"]["content"];
+  ASSERT_EQ(content.size(), static_cast<size_t>(kScriptedTokens));
+  for (const json& e : content) {
+    EXPECT_NEAR(e["logprob"].get<double>(), 0.0, 1e-4);
+    ASSERT_EQ(e["top_logprobs"].size(), 2u);
+    EXPECT_EQ(e["top_logprobs"][0]["token"], e["token"]);
+    EXPECT_NEAR(e["top_logprobs"][1]["logprob"].get<double>(), other, 1e-2);
+    EXPECT_EQ(e["bytes"].size(), e["token"].get<std::string>().size());
+  }
+  EXPECT_EQ(content[4]["token"], "</think>");
+  // streamed: one entry per token, the same values
+  json body = {{"prompt", "x"}, {"logprobs", 1}, {"max_tokens", 4}};
+  auto whole = s.post("/v1/completions", body);
+  ASSERT_EQ(whole.status, 200) << whole.raw;
+  const json& lp = whole.body["choices"][0]["logprobs"];
+  ASSERT_EQ(lp["tokens"].size(), 4u);
+  EXPECT_EQ(lp["text_offset"], json({0, 3, 6, 12}));  // "Let", "Let me", "Let me think"
+  std::vector<double> streamed;
+  for (const json& e : stream(s, "/v1/completions", body))
+    for (const json& c : e["choices"])
+      if (!c["logprobs"].is_null()) streamed.push_back(c["logprobs"]["token_logprobs"][0]);
+  ASSERT_EQ(streamed.size(), 4u);
+  for (size_t i = 0; i < 4; ++i) EXPECT_DOUBLE_EQ(streamed[i], lp["token_logprobs"][i].get<double>());
 }
 
 TEST(Server, MaxTokensEndsWithLength) {

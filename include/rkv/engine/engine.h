@@ -46,6 +46,16 @@ struct GenerationRequest {
   SamplingParams sampling;
   StopCriteria stop;
   std::optional<KvPolicy> policy;  // overrides EngineOptions::policy for this request
+  int top_logprobs = -1;           // >= 0: EngineCallbacks::on_logprobs for each generated token, with this many alternatives
+};
+
+// A generated token's log-probability under the model's distribution (the
+// log-softmax of its raw logits, before penalties, temperature or filters,
+// as vLLM reports by default) and the most likely alternatives, best first.
+struct TokenLogprobs {
+  int32_t token = -1;
+  float logprob = 0;
+  std::vector<std::pair<int32_t, float>> top;  // [top_logprobs]
 };
 
 struct GenerationResult {
@@ -86,6 +96,8 @@ struct EngineCallbacks {
   // After each compression of a sequence: the original positions each layer's
   // head 0 kept (the server's live view of what the cache holds).
   std::function<void(int id, int64_t length, const std::vector<std::vector<int32_t>>& kept_by_layer)> on_compress = nullptr;
+  // Before on_token, for requests with top_logprobs >= 0.
+  std::function<void(int id, const TokenLogprobs& logprobs)> on_logprobs = nullptr;
 };
 
 // What the engine holds now (for /metrics and progress lines).
