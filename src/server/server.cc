@@ -185,7 +185,8 @@ class Responder {
         id_(server.new_id(chat_ ? "chatcmpl" : "cmpl")),
         created_(std::time(nullptr)),
         accepted_(Clock::now()),
-        last_write_(accepted_) {
+        last_write_(accepted_),
+        last_check_(accepted_) {
     for (int i = 0; i < request_.n; ++i) choices_.emplace_back(starts_in_thinking);
     ++server_.active;
   }
@@ -205,10 +206,16 @@ class Responder {
       exchange_->wake.wait_for(lock, std::chrono::milliseconds(100), [&] { return !exchange_->events.empty(); });
       batch.swap(exchange_->events);
     }
-    if (batch.empty()) {
-      if (server_.stopping) cancel();  // their on_done follow
+    // Is the client still there? Checked while waiting and while tokens
+    // flow (a one-body response writes nothing until the end).
+    const auto now = Clock::now();
+    if (now - last_check_ > std::chrono::milliseconds(100)) {
+      last_check_ = now;
       if (!sink.is_writable()) return abandon();
-      if (request_.stream && Clock::now() - last_write_ > std::chrono::seconds(10) && !send_raw(sink, ": keep-alive\n\n"))
+    }
+    if (server_.stopping) cancel();  // their on_done follow
+    if (batch.empty()) {
+      if (request_.stream && now - last_write_ > std::chrono::seconds(10) && !send_raw(sink, ": keep-alive\n\n"))
         return abandon();
       return true;
     }
@@ -470,7 +477,7 @@ class Responder {
   const std::string id_;
   const std::time_t created_;
   const Clock::time_point accepted_;
-  Clock::time_point last_write_;
+  Clock::time_point last_write_, last_check_;
   std::vector<Choice> choices_;
   int finished_ = 0;
   bool started_ = false, complete_ = false, abandoned_ = false, cancelled_ = false;

@@ -400,5 +400,19 @@ TEST(Server, AClientThatGoesAwayIsCancelledAndItsMemoryFreed) {
   EXPECT_EQ(s.post("/v1/completions", {{"prompt", "Once"}, {"max_tokens", 5}}).status, 200);
 }
 
+TEST(Server, AClientWaitingForOneBodyThatGoesAwayIsCancelledToo) {
+  RKV_REQUIRE_ASSET("models/stories260K.gguf");
+  TestServer s(stories());
+  httplib::Client impatient("127.0.0.1", s.port());
+  impatient.set_read_timeout(0, 300000);  // gives up (closes the connection) after 0.3 s
+  json body = {{"prompt", "Once upon a time"}, {"max_tokens", 2000}, {"ignore_eos", true}};
+  auto res = impatient.Post("/v1/completions", body.dump(), "application/json");
+  EXPECT_FALSE(res);  // timed out
+  ASSERT_TRUE(s.wait_idle());
+  EXPECT_EQ(s.metric("rkv_sequences_finished_total{reason=\"cancelled\"}"), 1);
+  EXPECT_LT(s.metric("rkv_generation_tokens_total"), 2000);
+  EXPECT_EQ(s.metric("rkv_kv_bytes_in_use"), 0);
+}
+
 }  // namespace
 }  // namespace rkv::test
