@@ -23,8 +23,10 @@ uint64_t AsyncEngine::submit(GenerationRequest request, Sink sink) {
   engine_.validate(request);
   std::lock_guard<std::mutex> lock(mutex_);
   RKV_CHECK(!stopping_, "the engine is shutting down");
-  // Room for max_batch running sequences and max_queue waiting ones.
-  const int queued = static_cast<int>(inbox_.size()) + load_.waiting + load_.running;
+  // Room for max_batch running sequences and max_queue waiting ones. Every
+  // accepted request has a sink until its on_done: counting sinks also sees
+  // the requests drained from the inbox since load_ was last refreshed.
+  const int queued = static_cast<int>(sinks_.size());
   if (queued >= engine_.options().max_batch + max_queue_)
     throw QueueFull("the server is busy: " + std::to_string(queued) + " requests are running or waiting (max batch " +
                     std::to_string(engine_.options().max_batch) + ", queue limit " + std::to_string(max_queue_) + ")");
