@@ -23,8 +23,10 @@ uint64_t AsyncEngine::submit(GenerationRequest request, Sink sink) {
   engine_.validate(request);
   std::lock_guard<std::mutex> lock(mutex_);
   RKV_CHECK(!stopping_, "the engine is shutting down");
-  // Room for max_batch running sequences and max_queue waiting ones.
-  const int queued = static_cast<int>(inbox_.size()) + load_.waiting + load_.running;
+  // Room for max_batch running sequences and max_queue waiting ones. Every
+  // accepted request has a sink until its on_done: counting sinks also sees
+  // the requests drained from the inbox since load_ was last refreshed.
+  const int queued = static_cast<int>(sinks_.size());
   if (queued >= engine_.options().max_batch + max_queue_)
     throw QueueFull("the server is busy: " + std::to_string(queued) + " requests are running or waiting (max batch " +
                     std::to_string(engine_.options().max_batch) + ", queue limit " + std::to_string(max_queue_) + ")");
@@ -80,21 +82,18 @@ void AsyncEngine::loop() {
   };
   // submit() inserts into sinks_ from other threads: look up under the lock.
   // Only this thread erases, so the sink found stays valid after unlocking.
+  auto locked_sink = [&](int id) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return sink_of(id);
+  };
   callbacks.on_token = [&](int id, int32_t token, const std::string& text) {
-    Sink* sink;
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      sink = sink_of(id);
-    }
-    if (sink && sink->on_token) sink->on_token(token, text);
+    if (Sink* sink = locked_sink(id); sink && sink->on_token) sink->on_token(token, text);
   };
   callbacks.on_compress = [&](int id, int64_t length, const std::vector<std::vector<int32_t>>& kept) {
-    Sink* sink;
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      sink = sink_of(id);
-    }
-    if (sink && sink->on_compress) sink->on_compress(length, kept);
+    if (Sink* sink = locked_sink(id); sink && sink->on_compress) sink->on_compress(length, kept);
+  };
+  callbacks.on_logprobs = [&](int id, const TokenLogprobs& logprobs) {
+    if (Sink* sink = locked_sink(id); sink && sink->on_logprobs) sink->on_logprobs(logprobs);
   };
   callbacks.on_done = [&](const GenerationResult& r) {
     Sink sink;

@@ -38,6 +38,24 @@ bool all_finite(const std::vector<float>& v) {
   for (float a : acc) sum += a;
   return sum == 0.0f;
 }
+// log-softmax of the logits at `token`, and the `k` largest, best first.
+TokenLogprobs logprobs_of(const std::vector<float>& logits, int32_t token, int k) {
+  const float max = *std::max_element(logits.begin(), logits.end());
+  double sum = 0;
+  for (float x : logits) sum += std::exp(static_cast<double>(x - max));
+  const float log_z = max + static_cast<float>(std::log(sum));
+  TokenLogprobs out;
+  out.token = token;
+  out.logprob = logits[static_cast<size_t>(token)] - log_z;
+  std::vector<int32_t> ids(logits.size());
+  for (size_t i = 0; i < ids.size(); ++i) ids[i] = static_cast<int32_t>(i);
+  const size_t n = std::min(ids.size(), static_cast<size_t>(k));
+  std::partial_sort(ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(n), ids.end(), [&](int32_t a, int32_t b) {
+    return logits[static_cast<size_t>(a)] > logits[static_cast<size_t>(b)] || (logits[static_cast<size_t>(a)] == logits[static_cast<size_t>(b)] && a < b);
+  });
+  for (size_t i = 0; i < n; ++i) out.top.emplace_back(ids[i], logits[static_cast<size_t>(ids[i])] - log_z);
+  return out;
+}
 }  // namespace
 
 struct Engine::Sequence {
@@ -49,6 +67,7 @@ struct Engine::Sequence {
   std::unique_ptr<CompressionSchedule> schedule;
   std::unique_ptr<Sampler> sampler;
   std::unique_ptr<StreamDecoder> decoder;
+  size_t shown = 0;                  // bytes of result.text passed to on_token so far
   std::vector<int32_t> history;      // prompt + generated: what the penalties see
   std::vector<float> logits;         // [vocab]
   int64_t prefilled = 0;             // prompt tokens fed so far
@@ -119,6 +138,8 @@ void Engine::validate(const GenerationRequest& request) const {
   RKV_CHECK(d.max_positions <= 0 || prompt < d.max_positions, "the prompt has ", prompt,
             " tokens; the model's context is ", d.max_positions, " tokens (and one is needed to generate)");
   request.sampling.validate();
+  RKV_CHECK(request.top_logprobs >= -1 && request.top_logprobs <= d.vocab_size, "top_logprobs must be in [0, ",
+            d.vocab_size, "] (got ", request.top_logprobs, ")");
   if (request.policy) request.policy->validate();
   const int64_t need = reachable_kv_bytes(request);  // sizes that overflow are an error now, not at admission
   RKV_CHECK(options_.kv_memory == 0 || need <= options_.kv_memory, "the sequence needs ", need,
@@ -173,10 +194,12 @@ EngineLoad Engine::load() const {
 
 void Engine::finish(Sequence& s, StopReason reason, const EngineCallbacks& callbacks, std::string error) {
   if (s.done) return;
-  if (s.decoder && reason != StopReason::StopString) {
-    std::string rest = s.decoder->finish();
-    s.result.text += rest;
-    if (callbacks.on_token && !rest.empty()) callbacks.on_token(s.id, -1, rest);
+  // What the decoder and the stop-string check held back is final now (after
+  // a stop string, the decoder's bytes belong to the cut-off tail).
+  if (s.decoder && reason != StopReason::StopString) s.result.text += s.decoder->finish();
+  if (s.result.text.size() > s.shown) {
+    if (callbacks.on_token) callbacks.on_token(s.id, -1, s.result.text.substr(s.shown));
+    s.shown = s.result.text.size();
   }
   s.result.stop = reason;
   s.result.error = std::move(error);
@@ -307,18 +330,21 @@ void Engine::after_forward(Sequence& s, int64_t n_fed, bool prefill, const Engin
   if (!s.request.stop.ignore_eos && s.request.stop.eos_ids.count(token)) {
     stop = StopReason::Eos;  // the end-of-sequence token is not part of the output
   } else {
+    if (s.request.top_logprobs >= 0 && callbacks.on_logprobs)
+      callbacks.on_logprobs(s.id, logprobs_of(s.logits, token, s.request.top_logprobs));
     s.history.push_back(token);
     s.result.ids.push_back(token);
-    std::string piece;
-    if (s.decoder) {
-      piece = s.decoder->push(token);
-      s.result.text += piece;
-    }
+    if (s.decoder) s.result.text += s.decoder->push(token);
     size_t cut = 0;
     stop = s.request.stop.check(token, static_cast<int64_t>(s.result.ids.size()), s.result.text, &cut);
-    if (stop == StopReason::StopString) {
-      piece.resize(piece.size() - std::min(piece.size(), s.result.text.size() - cut));
-      s.result.text.resize(cut);
+    if (stop == StopReason::StopString) s.result.text.resize(cut);
+    // Streamed text never shows what a stop string may still cut off.
+    const size_t settled = stop == StopReason::StopString ? s.result.text.size()
+                                                          : s.request.stop.settled_length(s.result.text);
+    std::string piece;
+    if (settled > s.shown) {
+      piece = s.result.text.substr(s.shown, settled - s.shown);
+      s.shown = settled;
     }
     if (callbacks.on_token) callbacks.on_token(s.id, token, piece);
   }

@@ -131,4 +131,63 @@ CommandResult run_rkv_and_signal(const std::vector<std::string>& args, int sig) 
   return r;
 }
 
+BackgroundProcess::BackgroundProcess(const std::string& program, const std::vector<std::string>& args) {
+  const std::string out_path = dir_.path("stdout"), err_path = dir_.path("stderr");
+  pid_ = fork();
+  if (pid_ == 0) {
+    int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int null = open("/dev/null", O_RDONLY);
+    dup2(null, 0);
+    dup2(out, 1);
+    dup2(err, 2);
+    std::vector<std::string> copies = args;
+    std::string name = program;
+    std::vector<char*> argv = {name.data()};
+    for (auto& a : copies) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execvp(name.c_str(), argv.data());
+    _exit(127);
+  }
+}
+
+BackgroundProcess::~BackgroundProcess() {
+  if (!running()) return;
+  signal(SIGTERM);
+  if (wait(10) < 0) {
+    signal(SIGKILL);
+    wait(10);
+  }
+}
+
+bool BackgroundProcess::running() {
+  if (pid_ <= 0 || exit_code_ >= 0) return false;
+  int status = 0;
+  if (waitpid(pid_, &status, WNOHANG) == pid_) {
+    exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return false;
+  }
+  return true;
+}
+
+void BackgroundProcess::signal(int sig) {
+  if (running()) kill(pid_, sig);
+}
+
+int BackgroundProcess::wait(double seconds) {
+  for (int i = 0; i < static_cast<int>(seconds * 100) && running(); ++i) usleep(10000);
+  return running() ? -1 : exit_code_;
+}
+
+std::string BackgroundProcess::err() const { return slurp(dir_.path("stderr")); }
+
+bool BackgroundProcess::wait_for_stderr(const std::string& needle, double seconds) {
+  for (int i = 0; i < static_cast<int>(seconds * 100); ++i) {
+    if (err().find(needle) != std::string::npos) return true;
+    if (!running()) return err().find(needle) != std::string::npos;
+    usleep(10000);
+  }
+  return false;
+}
+
 }  // namespace rkv::test

@@ -41,6 +41,30 @@ CommandResult run_rkv(const std::vector<std::string>& args, const std::string& s
 // to stdout (e.g. SIGINT in the middle of a streamed generation).
 CommandResult run_rkv_and_signal(const std::vector<std::string>& args, int sig);
 
+// A program running in the background (a server): stdout and stderr go to
+// files; the destructor sends SIGTERM, waits up to 10 s, then SIGKILL.
+class BackgroundProcess {
+ public:
+  // program: a path, or a name looked up in PATH (nginx).
+  BackgroundProcess(const std::string& program, const std::vector<std::string>& args);
+  ~BackgroundProcess();
+  BackgroundProcess(const BackgroundProcess&) = delete;
+  BackgroundProcess& operator=(const BackgroundProcess&) = delete;
+  // Waits until stderr contains `needle` (true), or the process ended or
+  // `seconds` passed (false).
+  bool wait_for_stderr(const std::string& needle, double seconds = 60);
+  std::string err() const;
+  void signal(int sig);
+  // Waits for the exit (up to `seconds`); the exit code (128 + signal), or -1 on timeout.
+  int wait(double seconds = 10);
+  bool running();
+
+ private:
+  TempDir dir_;
+  int pid_ = -1;
+  int exit_code_ = -1;
+};
+
 }  // namespace rkv::test
 
 // Skips the test (or fails it under CI=true) when the asset is missing.

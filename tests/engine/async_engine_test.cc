@@ -125,5 +125,23 @@ TEST(AsyncEngine, TheQueueIsBoundedAndShutdownEndsEveryRequest) {
   EXPECT_EQ(cancelled, 3);
 }
 
+// The limit holds whenever the second request comes: also while the engine
+// thread has taken the first from the inbox but not yet refreshed its load.
+TEST(AsyncEngine, TheQueueLimitHoldsAtEveryMomentOfAStep) {
+  ThreadPool pool(1);
+  test::ToyModel model(34);
+  AsyncEngine engine(model, rkv_options(1), pool, 0);  // one running, none waiting
+  for (int trial = 0; trial < 40; ++trial) {
+    std::promise<void> first_done;
+    AsyncEngine::Sink first;
+    first.on_done = [&](const GenerationResult&) { first_done.set_value(); };
+    const uint64_t ticket = engine.submit(request(prompt_of(8, trial), 1'000'000), std::move(first));
+    std::this_thread::sleep_for(std::chrono::microseconds(50 * (trial % 8)));
+    EXPECT_THROW(engine.submit(request(prompt_of(4, 99), 5), AsyncEngine::Sink{}), QueueFull) << trial;
+    engine.cancel(ticket);
+    first_done.get_future().wait();
+  }
+}
+
 }  // namespace
 }  // namespace rkv

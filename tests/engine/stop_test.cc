@@ -21,5 +21,34 @@ TEST(StopCriteria, EosStopStringAndLength) {
   EXPECT_STREQ(stop_reason_name(StopReason::Length), "length");
 }
 
+TEST(StopCriteria, EarliestStopStringWins) {
+  StopCriteria c;
+  c.stop_strings = {"later", "ear"};
+  size_t cut = 0;
+  EXPECT_EQ(c.check(3, 1, "an earlier later", &cut), StopReason::StopString);
+  EXPECT_EQ(cut, 3u);
+}
+
+// Naive reference: the shortest prefix of text after which no stop string
+// can still begin, found by trying every start position.
+size_t naive_settled(const std::vector<std::string>& stops, const std::string& text) {
+  for (size_t start = 0; start < text.size(); ++start) {
+    const std::string tail = text.substr(start);
+    for (const auto& s : stops)
+      if (!s.empty() && tail.size() < s.size() && s.compare(0, tail.size(), tail) == 0) return start;
+  }
+  return text.size();
+}
+
+TEST(StopCriteria, SettledLengthHoldsBackEveryTailThatMayBecomeAStopString) {
+  StopCriteria c;
+  c.stop_strings = {"</answer>", "aab", "xx"};
+  for (const std::string text : {"", "abc", "the </ans", "the </answer", "a", "aa", "caa", "x", "yx", "</a", "aaa"})
+    EXPECT_EQ(c.settled_length(text), naive_settled(c.stop_strings, text)) << text;
+  EXPECT_EQ(c.settled_length("the </ans"), 4u);
+  StopCriteria none;
+  EXPECT_EQ(none.settled_length("anything"), 8u);
+}
+
 }  // namespace
 }  // namespace rkv

@@ -34,6 +34,7 @@ class AsyncEngine {
     std::function<void(int32_t token, const std::string& text)> on_token = nullptr;
     std::function<void(const GenerationResult&)> on_done = nullptr;
     std::function<void(int64_t length, const std::vector<std::vector<int32_t>>& kept_by_layer)> on_compress = nullptr;
+    std::function<void(const TokenLogprobs&)> on_logprobs = nullptr;  // before on_token (top_logprobs >= 0)
   };
 
   // max_queue: requests that may wait for admission (0 = none may wait).

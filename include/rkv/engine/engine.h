@@ -46,6 +46,16 @@ struct GenerationRequest {
   SamplingParams sampling;
   StopCriteria stop;
   std::optional<KvPolicy> policy;  // overrides EngineOptions::policy for this request
+  int top_logprobs = -1;           // >= 0: EngineCallbacks::on_logprobs for each generated token, with this many alternatives
+};
+
+// A generated token's log-probability under the model's distribution (the
+// log-softmax of its raw logits, before penalties, temperature or filters,
+// as vLLM reports by default) and the most likely alternatives, best first.
+struct TokenLogprobs {
+  int32_t token = -1;
+  float logprob = 0;
+  std::vector<std::pair<int32_t, float>> top;  // [top_logprobs]
 };
 
 struct GenerationResult {
@@ -78,12 +88,16 @@ struct EngineOptions {
 };
 
 struct EngineCallbacks {
-  // text: newly complete text (token -1: text held back until the end)
+  // text: newly settled text — complete UTF-8, and never a tail that a stop
+  // string may still cut off — so the pieces add up to GenerationResult::text
+  // (token -1: text held back until the end)
   std::function<void(int id, int32_t token, const std::string& text)> on_token = nullptr;
   std::function<void(const GenerationResult&)> on_done = nullptr;
   // After each compression of a sequence: the original positions each layer's
   // head 0 kept (the server's live view of what the cache holds).
   std::function<void(int id, int64_t length, const std::vector<std::vector<int32_t>>& kept_by_layer)> on_compress = nullptr;
+  // Before on_token, for requests with top_logprobs >= 0.
+  std::function<void(int id, const TokenLogprobs& logprobs)> on_logprobs = nullptr;
 };
 
 // What the engine holds now (for /metrics and progress lines).

@@ -25,7 +25,12 @@ struct StopCriteria {
   // Called after each generated token. text: all generated text so far.
   // For StopString, *cut receives the text length up to the stop string
   // (the stop string itself is not part of the output, as in the OpenAI API).
+  // With several stop strings, the one that starts first in the text wins.
   StopReason check(int32_t token, int64_t n_generated, const std::string& text, size_t* cut = nullptr) const;
+  // How much of `text` (generated so far, no stop string in it yet) can be
+  // shown: all but its longest tail that begins a stop string, since later
+  // tokens may complete that stop string and it is not part of the output.
+  size_t settled_length(const std::string& text) const;
 };
 
 }  // namespace rkv
