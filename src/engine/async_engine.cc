@@ -20,21 +20,36 @@ AsyncEngine::~AsyncEngine() {
 }
 
 uint64_t AsyncEngine::submit(GenerationRequest request, Sink sink) {
-  engine_.validate(request);
+  std::vector<GenerationRequest> requests;
+  requests.push_back(std::move(request));
+  std::vector<Sink> sinks;
+  sinks.push_back(std::move(sink));
+  return submit_group(std::move(requests), std::move(sinks)).front();
+}
+
+std::vector<uint64_t> AsyncEngine::submit_group(std::vector<GenerationRequest> requests, std::vector<Sink> sinks) {
+  RKV_CHECK(requests.size() == sinks.size() && !requests.empty(), "one sink per request");
+  for (const GenerationRequest& r : requests) engine_.validate(r);
   std::lock_guard<std::mutex> lock(mutex_);
   RKV_CHECK(!stopping_, "the engine is shutting down");
   // Room for max_batch running sequences and max_queue waiting ones. Every
   // accepted request has a sink until its on_done: counting sinks also sees
   // the requests drained from the inbox since load_ was last refreshed.
   const int queued = static_cast<int>(sinks_.size());
-  if (queued >= engine_.options().max_batch + max_queue_)
-    throw QueueFull("the server is busy: " + std::to_string(queued) + " requests are running or waiting (max batch " +
+  const int room = engine_.options().max_batch + max_queue_;
+  if (queued + static_cast<int>(requests.size()) > room)
+    throw QueueFull("the server is busy: " + std::to_string(queued) + " requests are running or waiting and " +
+                    std::to_string(requests.size()) + " more do not fit (max batch " +
                     std::to_string(engine_.options().max_batch) + ", queue limit " + std::to_string(max_queue_) + ")");
-  const uint64_t ticket = next_ticket_++;
-  sinks_[ticket] = std::move(sink);
-  inbox_.push_back({ticket, std::move(request)});
+  std::vector<uint64_t> tickets;
+  for (size_t i = 0; i < requests.size(); ++i) {
+    const uint64_t ticket = next_ticket_++;
+    sinks_[ticket] = std::move(sinks[i]);
+    inbox_.push_back({ticket, std::move(requests[i])});
+    tickets.push_back(ticket);
+  }
   wake_.notify_all();
-  return ticket;
+  return tickets;
 }
 
 void AsyncEngine::cancel(uint64_t ticket) {

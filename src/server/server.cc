@@ -516,17 +516,14 @@ void Server::Impl::completion(const httplib::Request& req, httplib::Response& re
   }
   const KvPolicy policy = g.policy ? *g.policy : engine_options.policy;
   auto exchange = std::make_shared<Exchange>();
-  std::vector<uint64_t> tickets;
-  try {
-    for (int i = 0; i < request.n; ++i) {
-      GenerationRequest gi = g;
-      gi.sampling.seed = g.sampling.seed + static_cast<uint64_t>(i);
-      tickets.push_back(engine->submit(std::move(gi), sink_for(exchange, i, request.kv_view && request.stream, metrics)));
-    }
-  } catch (...) {
-    for (uint64_t t : tickets) engine->cancel(t);
-    throw;
+  std::vector<GenerationRequest> samples;
+  std::vector<AsyncEngine::Sink> sinks;
+  for (int i = 0; i < request.n; ++i) {
+    samples.push_back(g);
+    samples.back().sampling.seed = g.sampling.seed + static_cast<uint64_t>(i);
+    sinks.push_back(sink_for(exchange, i, request.kv_view && request.stream, metrics));
   }
+  std::vector<uint64_t> tickets = engine->submit_group(std::move(samples), std::move(sinks));
   const bool stream = request.stream;
   auto responder = std::make_shared<Responder>(*this, std::move(request), std::move(g.prompt), thinking, policy,
                                                std::move(exchange), std::move(tickets));

@@ -46,6 +46,9 @@ class AsyncEngine {
   // Validates (rkv::Error naming the problem) and queues the request;
   // QueueFull when max_queue requests already wait. Returns a ticket for cancel().
   uint64_t submit(GenerationRequest request, Sink sink);
+  // Several requests that go together (a request's n samples): all are
+  // accepted or none (QueueFull).
+  std::vector<uint64_t> submit_group(std::vector<GenerationRequest> requests, std::vector<Sink> sinks);
   // The request stops at the next step (StopReason::Cancelled) and its KV
   // memory is freed; unknown or finished tickets are ignored.
   void cancel(uint64_t ticket);
