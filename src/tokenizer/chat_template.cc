@@ -87,6 +87,8 @@ ChatTemplateConfig load_chat_template_config(const std::string& path_or_folder) 
 
 ChatTemplate::ChatTemplate(std::string source, std::string name, ChatTemplateLimits limits)
     : source_(std::move(source)), name_(std::move(name)), limits_(limits) {
+  RKV_CHECK(source_.size() <= limits_.max_source_bytes, name_, ": the template is ", source_.size(),
+            " bytes, over the limit of ", limits_.max_source_bytes);
   program_ = jinja::parse(source_, name_, limits_.max_depth);
 }
 
