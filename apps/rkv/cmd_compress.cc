@@ -2,6 +2,7 @@
 // offline analysis of which tokens a method keeps (RKV-SPEC.md §1, §3).
 #include <cmath>
 #include <cstdio>
+#include <memory>
 #include <nlohmann/json.hpp>
 
 #include "rkv/command.h"
@@ -53,6 +54,8 @@ int run_compress(const Args& args) {
   RKV_CHECK(f.positional().empty(), "unexpected argument '", f.positional().front(), "'");
   CompressionConfig config = compression_from_flags(f, parse_method(f.str("--method")));
 
+  std::unique_ptr<OutputFile> output;  // a bad path fails before the work
+  if (f.given("--output")) output = std::make_unique<OutputFile>(f.str("--output"));
   SafetensorsFile file(f.str("--input"));
   Loaded keys = load_float(file, "keys", 3);
   Loaded values = load_float(file, "values", 3);
@@ -93,7 +96,7 @@ int run_compress(const Args& args) {
   LayerScores scores;
   KeepLists keep = Compressor(config).select(snapshot, pool, &scores);
 
-  if (f.given("--output")) {
+  if (output) {
     cache.compact(keep);
     const int64_t kept = cache.size();
     DType out_type = (file.has("keys") ? file.get("keys") : file.get("key_states")).dtype;
@@ -111,7 +114,8 @@ int run_compress(const Args& args) {
     writer.add("keys", TensorView(k_out.data(), out_type, {n_kv, kept, d}));
     writer.add("values", TensorView(v_out.data(), out_type, {n_kv, kept, d}));
     writer.add("positions", TensorView(p_out.data(), DType::I32, {n_kv, kept}));
-    writer.write(f.str("--output"));
+    writer.write(*output);
+    output->commit();
   }
 
   nlohmann::ordered_json out;

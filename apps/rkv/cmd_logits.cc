@@ -24,6 +24,7 @@ int run_logits(const Args& args) {
   RKV_CHECK(f.given("--output"), "missing -o FILE.safetensors");
   RKV_CHECK(f.given("--ids") != f.given("--prompt"), "give exactly one of --ids or -p");
   RKV_CHECK(f.positional().empty(), "unexpected argument '", f.positional().front(), "'");
+  OutputFile output(f.str("--output"));  // a bad path fails before the model runs
   auto model = Model::load(f.str("--model"));
   const auto& cfg = model->config();
   std::vector<int32_t> ids;
@@ -50,7 +51,8 @@ int run_logits(const Args& args) {
   }
   SafetensorsWriter w;
   w.add("logits", TensorView(logits.data(), DType::F32, {n, V}));
-  w.write(f.str("--output"));
+  w.write(output);
+  output.commit();
   std::fprintf(stderr, "wrote logits [%lld, %lld] to %s\n", static_cast<long long>(n), static_cast<long long>(V),
                f.str("--output").c_str());
   return 0;

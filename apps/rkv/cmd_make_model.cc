@@ -4,12 +4,10 @@
 // a valid tokenizer, so speed can be measured at real sizes without downloads.
 #include <cmath>
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "rkv/command.h"
-#include "rkv/core/buffer.h"
+#include "rkv/core/output_file.h"
 #include "rkv/core/thread_pool.h"
 #include "rkv/flags.h"
 #include "rkv/formats/gguf.h"
@@ -172,6 +170,7 @@ int run_make_model(const Args& args) {
 
   uint64_t stream = 0;
   if (gguf) {
+    OutputFile file(out);  // checked before the weights are made
     GgufWriter w;
     const std::string a = s.arch == "mistral" ? "llama" : s.arch;
     w.set_string("general.architecture", a);
@@ -242,10 +241,14 @@ int run_make_model(const Args& args) {
       mat(p + "ffn_up.weight", s.intermediate, H);
       mat(p + "ffn_down.weight", H, s.intermediate);
     }
-    w.write(out);
+    w.write(file);
+    file.commit();
   } else {
-    namespace fs = std::filesystem;
-    fs::create_directories(out);
+    OutputFolder folder(out, {"config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json",
+                              "model.safetensors"});
+    auto write_text = [&](const std::string& name, const std::string& text) {
+      write_file_atomically(folder.file(name), text.data(), text.size());
+    };
     nlohmann::ordered_json c;
     const char* hf = s.arch == "qwen2" ? "Qwen2ForCausalLM" : s.arch == "qwen3" ? "Qwen3ForCausalLM"
                      : s.arch == "mistral" ? "MistralForCausalLM" : "LlamaForCausalLM";
@@ -269,8 +272,8 @@ int run_make_model(const Args& args) {
     if (s.llama3_rope)
       c["rope_scaling"] = {{"rope_type", "llama3"}, {"factor", 8.0}, {"low_freq_factor", 1.0}, {"high_freq_factor", 4.0},
                            {"original_max_position_embeddings", 8192}};
-    std::ofstream((fs::path(out) / "config.json").string()) << c.dump(2) << "\n";
-    std::ofstream((fs::path(out) / "generation_config.json").string()) << R"({"bos_token_id": 1, "eos_token_id": 2})" << "\n";
+    write_text("config.json", c.dump(2) + "\n");
+    write_text("generation_config.json", "{\"bos_token_id\": 1, \"eos_token_id\": 2}\n");
     // tokenizer.json: byte-level BPE over the 256 byte characters, no merges.
     nlohmann::ordered_json vocab = nlohmann::ordered_json::object();
     for (size_t i = 3; i < pieces.size(); ++i) vocab[pieces[i]] = i;
@@ -289,9 +292,8 @@ int run_make_model(const Args& args) {
     tj["model"] = {{"type", "BPE"}, {"dropout", nullptr}, {"unk_token", nullptr}, {"continuing_subword_prefix", nullptr},
                    {"end_of_word_suffix", nullptr}, {"fuse_unk", false}, {"byte_fallback", false},
                    {"vocab", vocab}, {"merges", nlohmann::ordered_json::array()}};
-    std::ofstream((fs::path(out) / "tokenizer.json").string()) << tj.dump() << "\n";
-    std::ofstream((fs::path(out) / "tokenizer_config.json").string())
-        << R"({"bos_token": "<s>", "eos_token": "</s>", "add_bos_token": false})" << "\n";
+    write_text("tokenizer.json", tj.dump() + "\n");
+    write_text("tokenizer_config.json", "{\"bos_token\": \"<s>\", \"eos_token\": \"</s>\", \"add_bos_token\": false}\n");
 
     SafetensorsWriter w;
     std::vector<std::vector<uint8_t>> keep;
@@ -331,7 +333,8 @@ int run_make_model(const Args& args) {
       mat(p + "mlp.up_proj.weight", s.intermediate, H);
       mat(p + "mlp.down_proj.weight", H, s.intermediate);
     }
-    w.write((fs::path(out) / "model.safetensors").string());
+    w.write(folder.file("model.safetensors"));
+    folder.commit();
   }
   std::fprintf(stderr, "wrote %s (%s, %s, %s)\n", out.c_str(), s.arch.c_str(), format.c_str(), tname.c_str());
   return 0;

@@ -15,6 +15,7 @@
 
 #include "rkv/command.h"
 #include "rkv/core/buffer.h"
+#include "rkv/core/output_file.h"
 #include "rkv/flags.h"
 #include "rkv/tokenizer/tokenizer.h"
 

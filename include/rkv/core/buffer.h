@@ -58,9 +58,8 @@ class MappedFile {
   size_t size_ = 0;
 };
 
-// Writes `bytes` to `path` atomically: a temporary file beside it, then rename,
-// so a failed run never leaves a partial file.
-void write_file_atomically(const std::string& path, const void* bytes, size_t size);
-std::string read_text_file(const std::string& path);
+// The whole file (a regular file, pipe or device such as /dev/stdin). A
+// folder, an unreadable file or one over `max_bytes` is rkv::Error naming it.
+std::string read_text_file(const std::string& path, size_t max_bytes = size_t(1) << 30);
 
 }  // namespace rkv
