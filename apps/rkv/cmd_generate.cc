@@ -14,6 +14,7 @@
 
 #include "rkv/command.h"
 #include "rkv/core/buffer.h"
+#include "rkv/core/output_file.h"
 #include "rkv/engine/engine.h"
 #include "rkv/engine/model_lm.h"
 #include "rkv/flags.h"
@@ -250,11 +251,10 @@ int run_generate(const Args& args) {
   }
   for (const auto& r : requests) RKV_CHECK(!r.prompt.empty(), "the prompt is empty");
 
-  std::ofstream trace;
+  std::unique_ptr<OutputStream> trace;  // committed after the run: a failed write is an error
   if (f.given("--trace-kept")) {
-    trace.open(f.str("--trace-kept"));
-    RKV_CHECK(trace.good(), f.str("--trace-kept"), ": cannot write");
-    options.trace = &trace;
+    trace = std::make_unique<OutputStream>(f.str("--trace-kept"));
+    options.trace = trace.get();
     options.trace_scores = f.on("--trace-scores");
   }
   if (f.on("--kv-stats")) options.kv_stats = &std::cerr;
@@ -305,6 +305,7 @@ int run_generate(const Args& args) {
     }
   };
   engine.run(callbacks);
+  if (trace) trace->commit();
   if (batch_mode) return 0;
   const GenerationResult& r = results[0];
   auto j = result_json(r, tok != nullptr);

@@ -319,6 +319,48 @@ void OutputFile::commit() {
   committed_ = true;
 }
 
+// ---- OutputStream ----
+
+OutputStream::Buffer::Buffer(OutputFile& file) : file_(file), space_(size_t{1} << 16) {
+  setp(space_.data(), space_.data() + space_.size());
+}
+
+bool OutputStream::Buffer::drain() {
+  if (!error_.empty()) return false;
+  try {
+    file_.write(pbase(), static_cast<size_t>(pptr() - pbase()));
+  } catch (const Error& e) {
+    error_ = e.what();
+    return false;
+  }
+  setp(space_.data(), space_.data() + space_.size());
+  return true;
+}
+
+OutputStream::Buffer::int_type OutputStream::Buffer::overflow(int_type c) {
+  if (!drain()) return traits_type::eof();
+  if (!traits_type::eq_int_type(c, traits_type::eof())) {
+    *pptr() = traits_type::to_char_type(c);
+    pbump(1);
+  }
+  return traits_type::not_eof(c);
+}
+
+int OutputStream::Buffer::sync() { return drain() ? 0 : -1; }
+
+OutputStream::OutputStream(const std::string& path) : std::ostream(nullptr), file_(path), buffer_(file_) {
+  rdbuf(&buffer_);
+}
+
+OutputStream::~OutputStream() = default;
+
+void OutputStream::commit() {
+  flush();
+  RKV_CHECK(buffer_.error().empty(), buffer_.error());
+  RKV_CHECK(!fail(), file_.path(), ": write failed");
+  file_.commit();
+}
+
 void write_file_atomically(const std::string& path, const void* bytes, size_t size) {
   OutputFile out(path);
   out.write(bytes, size);

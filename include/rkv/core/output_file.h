@@ -19,6 +19,8 @@
 #pragma once
 
 #include <cstddef>
+#include <ostream>
+#include <streambuf>
 #include <string>
 #include <vector>
 
@@ -77,6 +79,35 @@ class OutputFolder {
   std::vector<std::string> claimed_;    // those given out by file()
   std::vector<int> cleanup_slots_;      // the folder's, then one per file
   bool committed_ = false;
+};
+
+// A buffered std::ostream into an OutputFile, for code that writes to a
+// stream (JSONL traces). commit() flushes and commits; a write that failed
+// on the way (a full disk) is rkv::Error there, naming the path.
+class OutputStream : public std::ostream {
+ public:
+  explicit OutputStream(const std::string& path);
+  ~OutputStream() override;  // uncommitted: nothing is left behind
+  void commit();
+
+ private:
+  class Buffer : public std::streambuf {
+   public:
+    explicit Buffer(OutputFile& file);
+    bool drain();  // false once a write failed (error() says why)
+    const std::string& error() const { return error_; }
+
+   protected:
+    int_type overflow(int_type c) override;
+    int sync() override;
+
+   private:
+    OutputFile& file_;
+    std::vector<char> space_;
+    std::string error_;
+  };
+  OutputFile file_;
+  Buffer buffer_;
 };
 
 // An OutputFile holding `size` bytes.
