@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <new>
+#include <string>
 
 #include "rkv/command.h"
 #include "rkv/core/cpu.h"
@@ -54,6 +56,11 @@ int main(int argc, char** argv) {
       return finish_output(("rkv " + name).c_str(), status);
     } catch (const rkv::Error& e) {
       std::fprintf(stderr, "rkv %s: error: %s\n", name.c_str(), e.what());
+      return 2;
+    } catch (const std::bad_alloc&) {
+      // Sizes that come from files and flags are checked before allocating
+      // (core/buffer.h require_memory); this is the last resort.
+      std::fprintf(stderr, "rkv %s: error: out of memory (an allocation failed)\n", name.c_str());
       return 2;
     } catch (const std::exception& e) {
       std::fprintf(stderr, "rkv %s: error: %s\n", name.c_str(), e.what());

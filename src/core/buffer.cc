@@ -2,9 +2,11 @@
 
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -88,6 +90,44 @@ MappedFile::~MappedFile() {
 
 MappedFile::MappedFile(MappedFile&& other) noexcept
     : path_(std::move(other.path_)), data_(std::exchange(other.data_, nullptr)), size_(std::exchange(other.size_, 0)) {}
+
+uint64_t available_memory_bytes() {
+  uint64_t available = UINT64_MAX;
+  if (std::FILE* meminfo = std::fopen("/proc/meminfo", "r")) {
+    char key[64];
+    unsigned long long kib = 0;
+    while (std::fscanf(meminfo, "%63s %llu kB", key, &kib) == 2) {
+      if (std::strcmp(key, "MemAvailable:") == 0) {
+        available = static_cast<uint64_t>(kib) * 1024;
+        break;
+      }
+    }
+    std::fclose(meminfo);
+  }
+  struct rlimit limit {};
+  if (::getrlimit(RLIMIT_AS, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY) {
+    uint64_t used = 0;  // the address space already mapped, in pages (first field of statm)
+    if (std::FILE* statm = std::fopen("/proc/self/statm", "r")) {
+      unsigned long long pages = 0;
+      if (std::fscanf(statm, "%llu", &pages) == 1) used = static_cast<uint64_t>(pages) * static_cast<uint64_t>(::getpagesize());
+      std::fclose(statm);
+    }
+    const uint64_t cap = static_cast<uint64_t>(limit.rlim_cur);
+    available = std::min(available, cap > used ? cap - used : 0);
+  }
+  return available;
+}
+
+void require_memory(uint64_t bytes, const std::string& what) {
+  const uint64_t available = available_memory_bytes();
+  if (bytes <= available) return;
+  auto gib = [](uint64_t n) {
+    char text[64];
+    std::snprintf(text, sizeof text, "%.1f GiB", static_cast<double>(n) / (1024.0 * 1024.0 * 1024.0));
+    return std::string(text);
+  };
+  fail(what, ": ", bytes, " bytes (", gib(bytes), ") of memory needed, more than the ", gib(available), " available");
+}
 
 std::string read_text_file(const std::string& path, size_t max_bytes) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);

@@ -106,17 +106,6 @@ std::string shape_str(const std::vector<int64_t>& s) {
 // memory with transparent huge pages, which decoding streams 1.3-1.5x faster
 // than 4 KiB file pages on the machines we measured (TLB misses; ext4 file
 // mappings get no huge pages there) -- docs/PERFORMANCE.md.
-uint64_t available_memory_bytes() {
-  std::ifstream meminfo("/proc/meminfo");
-  std::string key;
-  uint64_t kib = 0;
-  while (meminfo >> key >> kib) {
-    if (key == "MemAvailable:") return kib * 1024;
-    meminfo.ignore(256, '\n');
-  }
-  return 0;
-}
-
 bool copy_weights_into_memory(const std::string& source) {
   if (const char* env = std::getenv("RKV_MMAP")) return std::string(env) == "0";
   uint64_t file_bytes = 0;

@@ -1,5 +1,6 @@
-// core/buffer: owning, 64-byte aligned, zero-initialised byte buffers, and
-// read-only memory-mapped files.
+// core/buffer: owning, 64-byte aligned, zero-initialised byte buffers,
+// read-only memory-mapped files, whole text files, and how much memory the
+// process may still take.
 #pragma once
 
 #include <cstddef>
@@ -57,6 +58,14 @@ class MappedFile {
   const uint8_t* data_ = nullptr;
   size_t size_ = 0;
 };
+
+// Memory this process can still take: the kernel's MemAvailable, lowered by
+// an address-space limit (ulimit -v) where one is set.
+uint64_t available_memory_bytes();
+// Throws rkv::Error "<what>: N bytes (X GiB) of memory needed, more than the
+// Y GiB available" when `bytes` exceeds available_memory_bytes(): for sizes
+// that come from files and flags, checked before the allocation is attempted.
+void require_memory(uint64_t bytes, const std::string& what);
 
 // The whole file (a regular file, pipe or device such as /dev/stdin). A
 // folder, an unreadable file or one over `max_bytes` is rkv::Error naming it.
