@@ -92,7 +92,7 @@ int run_compress(const Args& args) {
   LayerSnapshot snapshot = snapshot_of(cache, queries.data.empty() ? nullptr : queries.data.data(),
                                        queries.data.empty() ? 0 : static_cast<int>(queries.shape[0]),
                                        queries.data.empty() ? 0 : queries.shape[1]);
-  ThreadPool pool(static_cast<int>(f.integer("--threads")));
+  ThreadPool pool(thread_count(f));
   LayerScores scores;
   KeepLists keep = Compressor(config).select(snapshot, pool, &scores);
 

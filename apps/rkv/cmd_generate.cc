@@ -64,7 +64,7 @@ void declare_flags(Flags& f) {
       .option("--compress", "all | think: stop compressing after </think> with think", "all")
       .option("--kv-config", "JSON file with the reference's compression dictionary (overrides the flags above)")
       .option("--max-batch", "sequences decoded together with --prompts", "8")
-      .option("--kv-memory", "KV bytes all running sequences may reach (0 = unlimited)", "0")
+      .option("--kv-memory", "KV bytes all running sequences may reach, e.g. 4G (0 = unlimited)", "0")
       .option("--trace-kept", "write the kept positions of every compression to this JSONL file")
       .toggle("--trace-scores", "add the scores to --trace-kept")
       .toggle("--kv-stats", "print each layer's cache length after every compression (stderr)")
@@ -150,8 +150,7 @@ int run_generate(const Args& args) {
   RKV_CHECK(f.positional().empty(), "unexpected argument '", f.positional().front(), "'");
   const int given_inputs = int(f.given("--prompt")) + int(f.given("--file")) + int(f.given("--ids")) + int(f.given("--prompts"));
   RKV_CHECK(given_inputs == 1, "give exactly one of -p TEXT, -f FILE, --ids 1,2,3, --prompts FILE.jsonl");
-  const int64_t max_new = f.integer("--max-new");
-  RKV_CHECK(max_new >= 1, "--max-new must be >= 1");
+  const int64_t max_new = f.integer("--max-new", 1, kMaxTokens);
   const DType kv_type = parse_float_dtype(f.str("--kv-type"));
   RKV_CHECK(!f.on("--chat") || !f.given("--ids"), "--chat needs a text prompt (-p or -f), not --ids");
   RKV_CHECK(!f.given("--system") || f.on("--chat"), "--system needs --chat");
@@ -159,10 +158,8 @@ int run_generate(const Args& args) {
   EngineOptions options;
   options.policy = policy_from_flags(f);
   options.kv_type = kv_type;
-  options.max_batch = static_cast<int>(f.integer("--max-batch"));
-  options.kv_memory = f.integer("--kv-memory");
-  RKV_CHECK(options.max_batch >= 1, "--max-batch must be >= 1");
-  RKV_CHECK(options.kv_memory >= 0, "--kv-memory must be >= 0");
+  options.max_batch = static_cast<int>(f.integer("--max-batch", 1, 1 << 16));
+  options.kv_memory = f.bytes("--kv-memory");
 
   const std::string model_path = f.str("--model");
   auto model = Model::load(model_path);
@@ -259,8 +256,8 @@ int run_generate(const Args& args) {
   }
   if (f.on("--kv-stats")) options.kv_stats = &std::cerr;
 
-  ThreadPool pool(static_cast<int>(f.integer("--threads")));
-  ModelLM lm(*model, pool, f.integer("--batch"));
+  ThreadPool pool(thread_count(f));
+  ModelLM lm(*model, pool, f.integer("--batch", 1, 1 << 20));
   if (f.on("--verify-fullkv")) {
     // The debugging check the reference guide recommends: compression that
     // never triggers must not change a single token.

@@ -38,9 +38,8 @@ int run_logits(const Args& args) {
     for (TokenId id : tok.encode(f.str("--prompt"), true)) ids.push_back(id);
   }
   RKV_CHECK(!ids.empty(), "no tokens given");
-  const int64_t n = static_cast<int64_t>(ids.size()), V = cfg.vocab_size, batch = f.integer("--batch");
-  RKV_CHECK(batch > 0, "--batch must be > 0");
-  ThreadPool pool(static_cast<int>(f.integer("--threads")));
+  const int64_t n = static_cast<int64_t>(ids.size()), V = cfg.vocab_size, batch = f.integer("--batch", 1, 1 << 20);
+  ThreadPool pool(thread_count(f));
   auto caches = model->make_caches(n);
   std::vector<float> logits(static_cast<size_t>(n * V));  // [n][V]
   for (int64_t s = 0; s < n; s += batch) {

@@ -179,8 +179,8 @@ int run_visualize(const Args& args) {
   std::unique_ptr<Tokenizer> tok;
   if (f.given("--model")) tok = std::make_unique<Tokenizer>(Tokenizer::load(f.str("--model")));
   data["tokens"] = load_tokens(f.str("--tokens"), tok.get());
-  data["initial"] = {{"layer", f.integer("--layer")}, {"head", f.integer("--head")}};
-  if (f.given("--event")) data["initial"]["event"] = f.integer("--event");
+  data["initial"] = {{"layer", f.integer("--layer", 0, INT32_MAX)}, {"head", f.integer("--head", 0, INT32_MAX)}};
+  if (f.given("--event")) data["initial"]["event"] = f.integer("--event", 0, INT32_MAX);
   std::string payload = data.dump(-1, ' ', false, json::error_handler_t::replace);
   // Inside <script>, "</" could close the element: escape it as JSON allows.
   for (size_t at = payload.find("</"); at != std::string::npos; at = payload.find("</", at + 3)) payload.replace(at, 2, "<\\/");
