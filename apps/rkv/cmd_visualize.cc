@@ -85,6 +85,29 @@ json load_trace(const std::string& path) {
   return events;
 }
 
+// JSON text that is inert inside an HTML <script> element: '<', '>' and '&'
+// (which could start "</script>", "<!--" or an entity) and U+2028 / U+2029
+// (line terminators to older JavaScript) written as \u escapes. They occur
+// only inside JSON strings, where the escapes mean the same characters.
+std::string script_safe_json(const json& data) {
+  const std::string text = data.dump(-1, ' ', false, json::error_handler_t::replace);
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '<') out += "\\u003c";
+    else if (c == '>') out += "\\u003e";
+    else if (c == '&') out += "\\u0026";
+    else if (c == '\xe2' && i + 2 < text.size() && text[i + 1] == '\x80' && (text[i + 2] == '\xa8' || text[i + 2] == '\xa9')) {
+      out += text[i + 2] == '\xa8' ? "\\u2028" : "\\u2029";
+      i += 2;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
 const char* kPage = R"HTML(<!doctype html>
 <html><head><meta charset="utf-8"><title>rkv: kept tokens</title>
 <style>
@@ -181,11 +204,8 @@ int run_visualize(const Args& args) {
   data["tokens"] = load_tokens(f.str("--tokens"), tok.get());
   data["initial"] = {{"layer", f.integer("--layer", 0, INT32_MAX)}, {"head", f.integer("--head", 0, INT32_MAX)}};
   if (f.given("--event")) data["initial"]["event"] = f.integer("--event", 0, INT32_MAX);
-  std::string payload = data.dump(-1, ' ', false, json::error_handler_t::replace);
-  // Inside <script>, "</" could close the element: escape it as JSON allows.
-  for (size_t at = payload.find("</"); at != std::string::npos; at = payload.find("</", at + 3)) payload.replace(at, 2, "<\\/");
   std::string page = kPage;
-  page.replace(page.find("@DATA@"), 6, payload);
+  page.replace(page.find("@DATA@"), 6, script_safe_json(data));
   write_file_atomically(f.str("--output"), page.data(), page.size());
   std::fprintf(stderr, "wrote %s (%zu compression records, %zu tokens)\n", f.str("--output").c_str(), data["trace"].size(),
                data["tokens"].size());
