@@ -14,6 +14,7 @@
 
 #include "rkv/command.h"
 #include "rkv/core/buffer.h"
+#include "rkv/core/json.h"
 #include "rkv/core/output_file.h"
 #include "rkv/engine/engine.h"
 #include "rkv/engine/model_lm.h"
@@ -206,8 +207,9 @@ int run_generate(const Args& args) {
     while (std::getline(in, line)) {
       ++line_no;
       if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-      auto j = nlohmann::json::parse(line, nullptr, false);
       const std::string where = f.str("--prompts") + ":" + std::to_string(line_no);
+      check_json_depth(line, where);
+      auto j = nlohmann::json::parse(line, nullptr, false);
       RKV_CHECK(!j.is_discarded() && j.is_object(), where, ": not a JSON object");
       GenerationRequest r = base;
       if (j.contains("ids") && j["ids"].is_array()) {

@@ -6,6 +6,7 @@
 
 #include "rkv/command.h"
 #include "rkv/core/buffer.h"
+#include "rkv/core/json.h"
 #include "rkv/flags.h"
 #include "rkv/tokenizer/chat_template.h"
 #include "rkv/tokenizer/tokenizer.h"
@@ -35,7 +36,9 @@ int run_template(const Args& args) {
   const std::string path = f.str("--messages");
   nlohmann::ordered_json doc;
   try {
-    doc = nlohmann::ordered_json::parse(read_text_file(path));
+    const std::string text = read_text_file(path);
+    check_json_depth(text, "--messages " + path);
+    doc = nlohmann::ordered_json::parse(text);
   } catch (const nlohmann::json::exception& e) {
     fail("--messages ", path, ": not valid JSON: ", e.what());
   }

@@ -15,6 +15,7 @@
 
 #include "rkv/command.h"
 #include "rkv/core/buffer.h"
+#include "rkv/core/json.h"
 #include "rkv/core/output_file.h"
 #include "rkv/flags.h"
 #include "rkv/tokenizer/tokenizer.h"
@@ -28,7 +29,9 @@ using nlohmann::json;
 // of `rkv generate --json` ({"prompt_ids", "ids", ...}): ids are decoded one
 // by one with the model's tokenizer when one is given, else shown as [id].
 std::vector<std::string> load_tokens(const std::string& path, const Tokenizer* tok) {
-  json j = json::parse(read_text_file(path), nullptr, false);
+  const std::string text = read_text_file(path);
+  check_json_depth(text, path);
+  json j = json::parse(text, nullptr, false);
   RKV_CHECK(!j.is_discarded(), path, ": not valid JSON");
   json items = json::array();  // strings or ids, in order
   auto append = [&](const json& a, const char* what) {
@@ -70,6 +73,7 @@ json load_trace(const std::string& path) {
   while (std::getline(in, line)) {
     ++line_no;
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    check_json_depth(line, path + ":" + std::to_string(line_no));
     json e = json::parse(line, nullptr, false);
     RKV_CHECK(!e.is_discarded() && e.is_object(), path, ":", line_no, ": not a JSON object");
     for (const char* key : {"event", "step", "layer", "kept_positions"})

@@ -5,6 +5,7 @@
 
 #include "rkv/core/buffer.h"
 #include "rkv/core/error.h"
+#include "rkv/core/json.h"
 
 namespace rkv {
 
@@ -102,6 +103,7 @@ KvPolicy parse_kv_policy(const nlohmann::json& config) {
 
 KvPolicy load_kv_policy(const std::string& path) {
   std::string text = read_text_file(path);
+  check_json_depth(text, path);
   nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
   RKV_CHECK(!j.is_discarded(), path, ": not valid JSON");
   try {

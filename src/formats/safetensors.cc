@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "rkv/core/error.h"
+#include "rkv/core/json.h"
 #include "rkv/core/output_file.h"
 
 namespace rkv {
@@ -59,6 +60,7 @@ void SafetensorsFile::parse(const uint8_t* bytes, size_t size) {
   RKV_CHECK(header_len <= kMaxHeaderBytes, name_, ": header length ", header_len, " is not sane (limit ", kMaxHeaderBytes, ")");
   RKV_CHECK(header_len <= size - 8, name_, ": header length ", header_len, " runs past the end of the file (", size, " bytes)");
   const char* header_begin = reinterpret_cast<const char*>(bytes + 8);
+  check_json_depth(std::string_view(header_begin, header_len), name_ + ": header");
   nlohmann::json header = nlohmann::json::parse(header_begin, header_begin + header_len, nullptr, false);
   RKV_CHECK(!header.is_discarded(), name_, ": header is not valid JSON");
   RKV_CHECK(header.is_object(), name_, ": header is not a JSON object");

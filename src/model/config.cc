@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "rkv/core/error.h"
+#include "rkv/core/json.h"
 #include "rkv/formats/gguf.h"
 
 namespace rkv {
@@ -164,6 +165,7 @@ float ModelConfig::rope_mscale() const {
 }
 
 ModelConfig parse_hf_config(std::string_view config_json, std::string_view generation_json, const std::string& src) {
+  check_json_depth(config_json, src);
   json j = json::parse(config_json.begin(), config_json.end(), nullptr, false);
   RKV_CHECK(!j.is_discarded() && j.is_object(), src, ": not a JSON object");
   ModelConfig c;
@@ -242,6 +244,7 @@ ModelConfig parse_hf_config(std::string_view config_json, std::string_view gener
   add_ids(j, "eos_token_id", src, c.eos_ids);
   if (!generation_json.empty()) {
     const std::string gen_src = generation_source(src);
+    check_json_depth(generation_json, gen_src);
     json g = json::parse(generation_json.begin(), generation_json.end(), nullptr, false);
     RKV_CHECK(!g.is_discarded() && g.is_object(), gen_src, ": not a JSON object");
     add_ids(g, "eos_token_id", gen_src, c.eos_ids);

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "rkv/core/error.h"
+#include "rkv/core/json.h"
 #include "rkv/formats/gguf.h"
 #include "rkv/formats/safetensors.h"
 #include "rkv/ops/attention.h"
@@ -163,7 +164,9 @@ std::unique_ptr<Model> Model::load(const std::string& path_in) {
   } else {
     const fs::path index = path / "model.safetensors.index.json";
     RKV_CHECK(fs::exists(index), path_in, ": neither model.safetensors nor model.safetensors.index.json in the folder");
-    auto j = nlohmann::json::parse(read_text_file(index.string()), nullptr, false);
+    const std::string text = read_text_file(index.string());
+    check_json_depth(text, index.string());
+    auto j = nlohmann::json::parse(text, nullptr, false);
     RKV_CHECK(!j.is_discarded() && j.is_object() && j.contains("weight_map") && j["weight_map"].is_object(),
               index.string(), ": no 'weight_map' object");
     std::map<std::string, size_t> files;

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "rkv/core/error.h"
+#include "rkv/core/json.h"
 #include "tokenizer/jinja.h"
 
 namespace rkv {
@@ -50,7 +51,9 @@ ChatTemplateConfig load_chat_template_config(const std::string& path_or_folder) 
   if (fs::exists(config, ec)) {
     nlohmann::json c;
     try {
-      c = nlohmann::json::parse(read_whole(config.string()));
+      const std::string text = read_whole(config.string());
+      check_json_depth(text, config.string());
+      c = nlohmann::json::parse(text);
     } catch (const nlohmann::json::exception& e) {
       fail(config.string(), ": not valid JSON: ", e.what());
     }
