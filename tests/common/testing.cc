@@ -99,6 +99,7 @@ CommandResult run_rkv(const std::vector<std::string>& args, const RunOptions& op
     dup2(out, 1);
     dup2(err, 2);
     if (!options.cwd.empty() && chdir(options.cwd.c_str()) != 0) _exit(126);
+    for (const auto& [name, value] : options.env) setenv(name.c_str(), value.c_str(), 1);
     if (options.address_space_bytes > 0) {
       struct rlimit limit {options.address_space_bytes, options.address_space_bytes};
       setrlimit(RLIMIT_AS, &limit);

@@ -49,6 +49,7 @@ struct RunOptions {
   double signal_after_seconds = 0; // > 0: send `signal_to_send` after this long
   int signal_to_send = 0;
   uint64_t address_space_bytes = 0;  // > 0: RLIMIT_AS of the child (ulimit -v)
+  std::vector<std::pair<std::string, std::string>> env;  // set in the child
 };
 CommandResult run_rkv(const std::vector<std::string>& args, const RunOptions& options);
 
