@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "rkv/command.h"
+#include "rkv/core/buffer.h"
 #include "rkv/flags.h"
 #include "rkv/formats/safetensors.h"
 #include "rkv/model/model.h"
@@ -39,6 +40,10 @@ int run_logits(const Args& args) {
   }
   RKV_CHECK(!ids.empty(), "no tokens given");
   const int64_t n = static_cast<int64_t>(ids.size()), V = cfg.vocab_size, batch = f.integer("--batch", 1, 1 << 20);
+  RKV_CHECK(cfg.max_position_embeddings <= 0 || n <= cfg.max_position_embeddings, n, " tokens are more than the model's context of ",
+            cfg.max_position_embeddings, " positions");
+  require_memory(static_cast<uint64_t>(n) * static_cast<uint64_t>(V * 4 + cfg.kv_bytes_per_token(4)),
+                 "the logits and KV cache of " + std::to_string(n) + " tokens");
   ThreadPool pool(thread_count(f));
   auto caches = model->make_caches(n);
   std::vector<float> logits(static_cast<size_t>(n * V));  // [n][V]
