@@ -10,7 +10,8 @@
 //     has a 1 GiB address-space limit (ulimit -v), and "out of memory"
 //     never appears.
 // Inputs: models made with `rkv make-model --shape tiny` (GGUF and
-// safetensors), and files written here. Each TEST is one class.
+// safetensors), ../shared/models/stories260K.gguf, and files written here.
+// Each TEST is one class.
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -438,6 +439,29 @@ TEST(HostileInputs, MakeModelShapes) {
 // Class 11: tokens that look like markup cannot break the page.
 TEST(HostileInputs, VisualizeTokens) {
   check_all({{{"visualize", "--trace", "trace.jsonl", "--tokens", "tokens.json", "-o", "page.html"}, 0, "", {"page.html"}}});
+}
+
+// The shared stories260K model (a trained Llama with a SentencePiece
+// vocabulary) through the same checks.
+TEST(HostileInputs, StoriesModel) {
+  RKV_REQUIRE_ASSET("models/stories260K.gguf");
+  const std::string model = test::asset("models/stories260K.gguf");
+  std::string too_long = "1";
+  for (int k = 0; k < 2100; ++k) too_long += ",1";
+  Case to_full{{"generate", "-m", model, "-p", "Once upon a time", "-n", "8"}, -1, "cannot write the output"};
+  to_full.stdout_path = "/dev/full";
+  Case tokens_to_full{{"tokenize", "-m", model, "-p", "Once upon a time"}, -1, "cannot write the output"};
+  tokens_to_full.stdout_path = "/dev/full";
+  std::vector<Case> cases = {
+      {{"generate", "-m", model, "-p", "Once", "-n", "4", "--kv", "rkv", "--budget", "8", "--window", "2", "--divide-length", "2"}, 0},
+      {{"generate", "-m", model, "-f", "adir"}, 2, "is a folder"},
+      {{"generate", "-m", model, "-p", "Once", "--chat"}, 2, "no chat template"},
+      {{"template", "-m", model, "--messages", "messages.json"}, 2, "no tokenizer.chat_template"},
+      {{"logits", "-m", model, "--ids", too_long, "-o", "never.st"}, 2, "more than the model's context of 2048"},
+      {{"generate", "-m", model, "--ids", "1,2", "-n", "2", "--kv-memory", "1x"}, 2, "is not a byte size"},
+  };
+  if (::access("/dev/full", W_OK) == 0) cases.insert(cases.end(), {to_full, tokens_to_full});
+  check_all(cases);
 }
 
 }  // namespace
