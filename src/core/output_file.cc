@@ -374,9 +374,10 @@ OutputFolder::OutputFolder(const std::string& path, std::vector<std::string> fil
   for (const auto& name : names_)
     RKV_CHECK(!name.empty() && name != "." && name != ".." && name.find('/') == std::string::npos, path_,
               ": bad file name '", name, "'");
-  Target t = resolve(path);
+  std::string trimmed = path;  // "model/" names the folder "model"
+  while (trimmed.size() > 1 && trimmed.back() == '/') trimmed.pop_back();
+  Target t = resolve(trimmed);
   target_ = t.path;
-  while (target_.size() > 1 && target_.back() == '/') target_.pop_back();
   if (t.exists) {
     RKV_CHECK(S_ISDIR(t.st.st_mode), path, ": exists and is ", kind_of(t.st.st_mode), ", not a folder");
     replaceable_entries(path_, target_, names_);

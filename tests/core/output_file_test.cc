@@ -189,6 +189,13 @@ TEST(OutputFolder, BuiltAsideAndRenamedIntoPlace) {
   }  // uncommitted
   EXPECT_EQ(entries(dir.dir()), std::vector<std::string>{"model"});
   EXPECT_THROW(OutputFolder(out, files).file("c.txt"), Error);
+  {
+    OutputFolder slash(dir.path("slash/"), files);  // a new folder named with a trailing slash
+    write_file_atomically(slash.file("a.json"), "s", 1);
+    slash.commit();
+  }
+  EXPECT_EQ(entries(dir.path("slash")), std::vector<std::string>{"a.json"});
+  fs::remove_all(dir.path("slash"));
 
   write_file_atomically(dir.path("model/notes.txt"), "mine", 4);  // not an earlier output of this kind
   EXPECT_NE(error_of([&] { OutputFolder folder(out, files); }).find("notes.txt"), std::string::npos);
