@@ -1,6 +1,7 @@
 // rkv: the command-line entry point. See command.h for how subcommands plug in.
 #include <algorithm>
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <exception>
@@ -43,6 +44,9 @@ static int finish_output(const char* who, int status) {
 
 int main(int argc, char** argv) {
   using namespace rkv::cli;
+  // A closed pipe on standard output is a failed write (EPIPE), reported by
+  // finish_output like any other, not a death by SIGPIPE.
+  std::signal(SIGPIPE, SIG_IGN);
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "help")) {
     print_help();
     return finish_output("rkv", argc < 2 ? 1 : 0);

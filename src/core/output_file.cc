@@ -37,7 +37,9 @@ struct CleanupSlot {
 };
 
 CleanupSlot g_cleanup[kCleanupSlots];
-constexpr int kCleanupSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE};
+// The signals whose default action ends the process (SIGXFSZ: a write past
+// `ulimit -f`).
+constexpr int kCleanupSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE, SIGXFSZ, SIGXCPU, SIGALRM};
 struct sigaction g_previous[std::size(kCleanupSignals)];
 std::once_flag g_handlers_installed;
 

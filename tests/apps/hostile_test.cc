@@ -189,6 +189,7 @@ struct Case {
   std::string error;                 // a fragment of stderr ("" = anything)
   std::vector<std::string> outputs;  // files the command may create or change
   std::string stdout_path;           // e.g. /dev/full
+  bool stdout_closed_pipe = false;
   bool limit_memory = true;
   int expect_signal = 0;             // sent after signal_after seconds, and what must end the run
   double signal_after = 0;
@@ -207,6 +208,7 @@ void check(const Case& c) {
   const auto before = ws.snapshot();
   test::RunOptions options;
   options.stdout_path = c.stdout_path;
+  options.stdout_closed_pipe = c.stdout_closed_pipe;
   if (c.limit_memory && !test::sanitized_build()) options.address_space_bytes = kAddressSpace;
   if (c.expect_signal) {
     options.signal_to_send = c.expect_signal;
@@ -357,6 +359,18 @@ TEST(HostileInputs, FailedWrites) {
     c.stdout_path = "/dev/full";
     return c;
   };
+  auto closed_pipe = [&](std::vector<std::string> args) {
+    Case c{std::move(args), 2, "Broken pipe"};
+    c.stdout_closed_pipe = true;
+    return c;
+  };
+  check_all({
+      closed_pipe({"generate", "-m", "tiny.gguf", "--ids", "1,2", "-n", "3", "--json"}),
+      closed_pipe({"compress", "-i", "dump.safetensors", "--budget", "24"}),
+      closed_pipe({"tokenize", "-m", "tiny_hf", "-p", "hello"}),
+      closed_pipe({"inspect", "-m", "tiny.gguf"}),
+      closed_pipe({"logits", "-m", "tiny.gguf", "--ids", "1,2", "-o", "/dev/stdout"}),
+  });
   if (::access("/dev/full", W_OK) != 0) GTEST_SKIP() << "no writable /dev/full";
   check_all({
       full({"generate", "-m", "tiny.gguf", "--ids", "1,2", "-n", "3"}, stdout_failed),

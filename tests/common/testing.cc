@@ -94,6 +94,12 @@ CommandResult run_rkv(const std::vector<std::string>& args, const RunOptions& op
     int in = open(in_path.c_str(), O_RDONLY);
     int out = options.stdout_path.empty() ? open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644)
                                           : open(stdout_target.c_str(), O_WRONLY);
+    if (options.stdout_closed_pipe) {
+      int ends[2];
+      if (pipe(ends) != 0) _exit(126);
+      close(ends[0]);
+      out = ends[1];
+    }
     int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     dup2(in, 0);
     dup2(out, 1);

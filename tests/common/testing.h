@@ -45,6 +45,7 @@ struct RunOptions {
   std::string stdin_text;
   std::string cwd;                 // working directory ("": the test's)
   std::string stdout_path;         // write stdout here (e.g. /dev/full) instead of capturing it
+  bool stdout_closed_pipe = false; // stdout is a pipe whose reader has gone (writes fail with EPIPE)
   double timeout_seconds = 0;      // > 0: SIGKILL after this long (timed_out = true)
   double signal_after_seconds = 0; // > 0: send `signal_to_send` after this long
   int signal_to_send = 0;

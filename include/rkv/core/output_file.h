@@ -9,7 +9,9 @@
 // a named pipe with a reader) is written through; a directory, block device
 // or socket is refused. A symbolic link is followed to the file it names.
 // The temporary file is removed when the object dies uncommitted (an error
-// was thrown) and when SIGINT, SIGTERM, SIGHUP or SIGPIPE ends the process.
+// was thrown) and when a signal ends the process (SIGINT, SIGTERM, SIGHUP,
+// SIGQUIT, SIGPIPE, SIGXFSZ, SIGXCPU, SIGALRM: the handler removes the
+// temporaries, then does what the signal's previous disposition did).
 //
 // OutputFolder does the same for a folder of files (a Hugging Face model
 // folder): built under a temporary name, renamed into place on commit().
