@@ -43,15 +43,19 @@ constexpr int kCleanupSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE, SI
 struct sigaction g_previous[std::size(kCleanupSignals)];
 std::once_flag g_handlers_installed;
 
+// A signal the program handles itself (a handler installed before ours) is
+// passed on untouched: the program goes on, and its outputs are committed or
+// discarded as it unwinds. A signal whose default action ends the process
+// removes the temporaries first.
 void on_terminating_signal(int sig, siginfo_t* info, void* context) {
   const int saved_errno = errno;
-  remove_temporary_outputs();
   for (size_t i = 0; i < std::size(kCleanupSignals); ++i) {
     if (kCleanupSignals[i] != sig) continue;
     const struct sigaction& previous = g_previous[i];
     if (previous.sa_flags & SA_SIGINFO) {
       previous.sa_sigaction(sig, info, context);
     } else if (previous.sa_handler == SIG_DFL) {
+      remove_temporary_outputs();
       // The default action (end the process) once this handler returns.
       struct sigaction dfl {};
       dfl.sa_handler = SIG_DFL;

@@ -169,6 +169,38 @@ TEST(OutputFile, SigtermRemovesTheTemporaryFile) {
   EXPECT_TRUE(entries(dir.dir()).empty());
 }
 
+volatile sig_atomic_t g_interrupted = 0;
+
+// A program that handles SIGINT itself (a graceful stop) keeps its outputs:
+// the handler it installed runs, the temporary stays, and the commit works.
+TEST(OutputFile, ASignalTheProgramHandlesLeavesTheOutputToIt) {
+  test::TempDir dir;
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    struct sigaction graceful {};
+    graceful.sa_handler = [](int) { g_interrupted = 1; };
+    sigemptyset(&graceful.sa_mask);
+    ::sigaction(SIGINT, &graceful, nullptr);
+    try {
+      OutputFile out(dir.path("kept"));
+      out.write("all of it");
+      ::raise(SIGINT);
+      if (!g_interrupted) ::_exit(3);
+      out.commit();
+    } catch (...) {
+      ::_exit(4);
+    }
+    ::_exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status)) << "ended by signal " << WTERMSIG(status);
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "3: the program's handler did not run, 4: the output was lost";
+  EXPECT_EQ(entries(dir.dir()), std::vector<std::string>{"kept"});
+  EXPECT_EQ(slurp(dir.path("kept")), "all of it");
+}
+
 TEST(OutputFolder, BuiltAsideAndRenamedIntoPlace) {
   test::TempDir dir;
   const std::string out = dir.path("model");

@@ -10,8 +10,12 @@
 // or socket is refused. A symbolic link is followed to the file it names.
 // The temporary file is removed when the object dies uncommitted (an error
 // was thrown) and when a signal ends the process (SIGINT, SIGTERM, SIGHUP,
-// SIGQUIT, SIGPIPE, SIGXFSZ, SIGXCPU, SIGALRM: the handler removes the
-// temporaries, then does what the signal's previous disposition did).
+// SIGQUIT, SIGPIPE, SIGXFSZ, SIGXCPU, SIGALRM at their default action: a
+// handler installed with the first temporary removes the temporaries and
+// ends the process). A signal the program handles itself is left to it: a
+// handler installed before the first output is called as before and the
+// temporaries are left for the unwinding; one installed after replaces
+// ours (call remove_temporary_outputs() from it before _exit).
 //
 // OutputFolder does the same for a folder of files (a Hugging Face model
 // folder): built under a temporary name, renamed into place on commit().
@@ -116,8 +120,7 @@ class OutputStream : public std::ostream {
 void write_file_atomically(const std::string& path, const void* bytes, size_t size);
 
 // Removes every registered temporary output now. Async-signal-safe: for a
-// signal handler installed after rkv's own (which does this and then runs the
-// handler it replaced).
+// signal handler that ends the process with _exit.
 void remove_temporary_outputs() noexcept;
 
 }  // namespace rkv
