@@ -54,25 +54,13 @@ MethodSpec parse_method_spec(const std::string& text) {
   RKV_CHECK(colon != std::string::npos, "method '", text, "' needs a budget: NAME:TOKENS or NAME:PERCENT%");
   std::string b = text.substr(colon + 1);
   if (!b.empty() && b.back() == '%') {
-    m.ratio = std::stod(b.substr(0, b.size() - 1)) / 100.0;
+    m.ratio = parse_number(b.substr(0, b.size() - 1), "method '" + text + "'") / 100.0;
     RKV_CHECK(m.ratio > 0 && m.ratio <= 1, "method '", text, "': percentage must be in (0, 100]");
   } else {
-    m.budget = std::stoll(b);
+    m.budget = parse_integer(b, "method '" + text + "'");
     RKV_CHECK(m.budget > 0, "method '", text, "': budget must be positive");
   }
   return m;
-}
-
-int64_t parse_bytes(const std::string& text) {
-  RKV_CHECK(!text.empty(), "empty byte size");
-  double v = std::stod(text);
-  switch (text.back()) {
-    case 'K': case 'k': v *= 1024.0; break;
-    case 'M': case 'm': v *= 1024.0 * 1024; break;
-    case 'G': case 'g': v *= 1024.0 * 1024 * 1024; break;
-    default: break;
-  }
-  return static_cast<int64_t>(v);
 }
 
 struct Row {
@@ -111,11 +99,14 @@ int run_bench(const Args& args) {
   std::vector<int64_t> lengths = parse_int_list(f.str("--lengths"), "--lengths"), batches = parse_int_list(f.str("--batch"), "--batch");
   for (int64_t l : lengths) RKV_CHECK(l > 0, "--lengths must be positive");
   for (int64_t b : batches) RKV_CHECK(b > 0, "--batch must be positive");
-  const int64_t prompt_tokens = f.integer("--prompt-tokens"), kv_memory = parse_bytes(f.str("--kv-memory"));
-  RKV_CHECK(prompt_tokens > 0, "--prompt-tokens must be positive");
+  const int64_t prompt_tokens = f.integer("--prompt-tokens", 1, kMaxTokens), kv_memory = f.bytes("--kv-memory");
+  const int64_t window = f.integer("--window", 1, kMaxTokens), divide_length = f.integer("--divide-length", 1, kMaxTokens);
+  const int64_t segment = f.integer("--segment", 1, kMaxTokens), max_fit_batch = f.integer("--max-fit-batch", 1, 1 << 16);
+  for (int64_t l : lengths) RKV_CHECK(l <= kMaxTokens, "--lengths: ", l, " is over ", kMaxTokens, " tokens");
+  for (int64_t b : batches) RKV_CHECK(b <= 1 << 16, "--batch: ", b, " is over ", 1 << 16, " sequences");
 
   auto model = Model::load(f.str("--model"));
-  ThreadPool pool(static_cast<int>(f.integer("--threads")));
+  ThreadPool pool(thread_count(f));
   ModelLM lm(*model, pool);
   std::mt19937 rng(static_cast<uint32_t>(f.integer("--seed")));
   std::vector<int32_t> prompt;
@@ -125,15 +116,14 @@ int run_bench(const Args& args) {
     EngineOptions o;
     o.policy.method = default_config(m.method);
     if (m.method != Method::FullKV) {
-      o.policy.method.budget = m.budget > 0 ? m.budget : std::max<int64_t>(static_cast<int64_t>(m.ratio * length), f.integer("--window") + 1);
-      o.policy.method.window_size = f.integer("--window");
+      o.policy.method.budget = m.budget > 0 ? m.budget : std::max<int64_t>(static_cast<int64_t>(m.ratio * length), window + 1);
+      o.policy.method.window_size = window;
     }
-    o.policy.divide_length = f.integer("--divide-length");
+    o.policy.divide_length = divide_length;
     o.kv_type = parse_kv_type(f.str("--kv-type"));
     o.policy.validate();
     return o;
   };
-  const int64_t segment = f.integer("--segment");
   // Runs `batch` copies of the prompt to `length` tokens; returns (tokens/s, seconds), the KV peak per
   // sequence, and for one sequence the segment speeds and compression share into `row`.
   auto time_run = [&](const EngineOptions& o, int64_t length, int64_t batch, int64_t& kv_peak, Row* row = nullptr) {
@@ -195,7 +185,7 @@ int run_bench(const Args& args) {
       double at_fit = 0, fit_secs = 0;
       int64_t fit_batch = 0, fit_peak = 0;
       if (fits > 0) {
-        fit_batch = std::min(fits, f.integer("--max-fit-batch"));
+        fit_batch = std::min(fits, max_fit_batch);
         std::tie(at_fit, fit_secs) = time_run(o, length, fit_batch, fit_peak);
         progress(m.label + " fit");
       }

@@ -3,6 +3,7 @@
 // the cache in any KV type (--kv-type: what a bf16 or q8_0 cache would keep).
 #include <cmath>
 #include <cstdio>
+#include <memory>
 #include <nlohmann/json.hpp>
 
 #include "rkv/command.h"
@@ -57,6 +58,8 @@ int run_compress(const Args& args) {
   CompressionConfig config = compression_from_flags(f, parse_method(f.str("--method")));
   const DType kv_type = parse_kv_type(f.str("--kv-type"));
 
+  std::unique_ptr<OutputFile> output;  // a bad path fails before the work
+  if (f.given("--output")) output = std::make_unique<OutputFile>(f.str("--output"));
   SafetensorsFile file(f.str("--input"));
   Loaded keys = load_float(file, "keys", 3);
   Loaded values = load_float(file, "values", 3);
@@ -93,11 +96,11 @@ int run_compress(const Args& args) {
   LayerSnapshot snapshot = snapshot_of(cache, queries.data.empty() ? nullptr : queries.data.data(),
                                        queries.data.empty() ? 0 : static_cast<int>(queries.shape[0]),
                                        queries.data.empty() ? 0 : queries.shape[1]);
-  ThreadPool pool(static_cast<int>(f.integer("--threads")));
+  ThreadPool pool(thread_count(f));
   LayerScores scores;
   KeepLists keep = Compressor(config).select(snapshot, pool, &scores);
 
-  if (f.given("--output")) {
+  if (output) {
     cache.compact(keep);
     const int64_t kept = cache.size();
     DType out_type = (file.has("keys") ? file.get("keys") : file.get("key_states")).dtype;
@@ -116,7 +119,8 @@ int run_compress(const Args& args) {
     writer.add("keys", TensorView(k_out.data(), out_type, {n_kv, kept, d}));
     writer.add("values", TensorView(v_out.data(), out_type, {n_kv, kept, d}));
     writer.add("positions", TensorView(p_out.data(), DType::I32, {n_kv, kept}));
-    writer.write(f.str("--output"));
+    writer.write(*output);
+    output->commit();
   }
 
   nlohmann::ordered_json out;

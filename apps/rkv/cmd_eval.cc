@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <map>
 
+#include "rkv/core/output_file.h"
 #include "rkv/command.h"
 #include "rkv/core/buffer.h"
 #include "rkv/core/interrupt.h"

@@ -8,8 +8,9 @@
 // served gets its own error line and the others complete (exit 1).
 // SIGINT stops every sequence: what was generated is printed with stop
 // reason "interrupted", exit 130.
+#include <cerrno>
 #include <cstdio>
-#include <fstream>
+#include <cstring>
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -17,6 +18,8 @@
 #include "rkv/command.h"
 #include "rkv/core/buffer.h"
 #include "rkv/core/interrupt.h"
+#include "rkv/core/json.h"
+#include "rkv/core/output_file.h"
 #include "rkv/engine/loaded_model.h"
 #include "rkv/flags.h"
 #include "rkv/generation_flags.h"
@@ -46,6 +49,7 @@ void declare_flags(Flags& f) {
 // line that is not a JSON object with one of the inputs is a named error
 // before anything runs.
 RequestSpec spec_from_line(const std::string& line, const std::string& where, const RequestSpec& base) {
+  check_json_depth(line, where);
   auto j = nlohmann::ordered_json::parse(line, nullptr, false);
   RKV_CHECK(!j.is_discarded() && j.is_object(), where, ": not a JSON object");
   RequestSpec spec = base;
@@ -70,8 +74,9 @@ RequestSpec spec_from_line(const std::string& line, const std::string& where, co
     fail(where, ": expected {\"prompt\": \"...\"}, {\"messages\": [...]} or {\"ids\": [...]}");
   }
   if (j.contains("max_new_tokens")) {
-    RKV_CHECK(j["max_new_tokens"].is_number_integer() && j["max_new_tokens"].get<int64_t>() >= 1, where,
-              ": 'max_new_tokens' must be an integer >= 1");
+    RKV_CHECK(j["max_new_tokens"].is_number_integer() && j["max_new_tokens"].get<int64_t>() >= 1 &&
+                  j["max_new_tokens"].get<int64_t>() <= kMaxTokens,
+              where, ": 'max_new_tokens' must be an integer in [1, ", kMaxTokens, "]");
     spec.max_new_tokens = j["max_new_tokens"].get<int64_t>();
   }
   return spec;
@@ -111,9 +116,16 @@ nlohmann::ordered_json result_json(const GenerationResult& r, bool has_text) {
   return out;
 }
 
+// A reader that went away (closed pipe, full disk) ends the run now, not
+// after generating everything for nobody.
+void flush_stdout() {
+  if (std::fflush(stdout) != 0)
+    throw Error("cannot write the output (standard output): " + std::string(std::strerror(errno)));
+}
+
 void print_json_line(const nlohmann::ordered_json& j) {
   std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
-  std::fflush(stdout);
+  flush_stdout();
 }
 
 // The debugging check the reference guide recommends: compression that never
@@ -186,6 +198,13 @@ int run_generate(const Args& args) {
   const bool batch_mode = f.given("--prompts");
   // A request that cannot be built is an error of its own in batch mode
   // (the others still run); alone, it is the command's error.
+  // A chat template that is missing or does not parse fails every chat
+  // prompt alike: that is the model's error, reported once.
+  for (const auto& spec : specs)
+    if (spec.messages || spec.chat) {
+      lm->chat_template();
+      break;
+    }
   std::vector<GenerationRequest> requests(specs.size());
   std::map<size_t, std::string> build_errors;
   for (size_t i = 0; i < specs.size(); ++i) {
@@ -197,11 +216,13 @@ int run_generate(const Args& args) {
     }
   }
 
-  std::ofstream trace;
+  // Before the trace file exists: the output files' own SIGINT cleanup then
+  // leaves it to this graceful stop, and the trace is committed at the end.
+  install_interrupt_handler();
+  std::unique_ptr<OutputStream> trace;  // committed after the run: a failed write is an error
   if (f.given("--trace-kept")) {
-    trace.open(f.str("--trace-kept"));
-    RKV_CHECK(trace.good(), f.str("--trace-kept"), ": cannot write");
-    options.trace = &trace;
+    trace = std::make_unique<OutputStream>(f.str("--trace-kept"));
+    options.trace = trace.get();
     options.trace_scores = f.on("--trace-scores");
   }
   if (f.on("--kv-stats")) options.kv_stats = &std::cerr;
@@ -233,7 +254,7 @@ int run_generate(const Args& args) {
     callbacks.on_token = [&](int, int32_t token, const std::string& text) {
       if (has_text) std::fwrite(text.data(), 1, text.size(), stdout);
       else if (token >= 0) std::printf("%d ", token);
-      std::fflush(stdout);
+      flush_stdout();
     };
   GenerationResult single;
   callbacks.on_done = [&](const GenerationResult& r) {
@@ -246,12 +267,8 @@ int run_generate(const Args& args) {
     j["index"] = index_of.at(r.id);
     print_json_line(j);
   };
-  install_interrupt_handler();
   engine.run(callbacks, &interrupt_flag());
-  if (trace.is_open()) {
-    trace.flush();
-    RKV_CHECK(trace.good(), f.str("--trace-kept"), ": write failed (disk full?)");
-  }
+  if (trace) trace->commit();
   const int status = interrupt_exit_code() ? interrupt_exit_code() : (failed > 0 ? 1 : 0);
   if (batch_mode) return status;
   auto j = result_json(single, has_text);

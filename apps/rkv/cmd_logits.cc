@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "rkv/command.h"
+#include "rkv/core/buffer.h"
 #include "rkv/flags.h"
 #include "rkv/formats/safetensors.h"
 #include "rkv/model/model.h"
@@ -24,6 +25,7 @@ int run_logits(const Args& args) {
   RKV_CHECK(f.given("--output"), "missing -o FILE.safetensors");
   RKV_CHECK(f.given("--ids") != f.given("--prompt"), "give exactly one of --ids or -p");
   RKV_CHECK(f.positional().empty(), "unexpected argument '", f.positional().front(), "'");
+  OutputFile output(f.str("--output"));  // a bad path fails before the model runs
   auto model = Model::load(f.str("--model"));
   const auto& cfg = model->config();
   std::vector<int32_t> ids;
@@ -37,9 +39,12 @@ int run_logits(const Args& args) {
     for (TokenId id : tok.encode(f.str("--prompt"), true)) ids.push_back(id);
   }
   RKV_CHECK(!ids.empty(), "no tokens given");
-  const int64_t n = static_cast<int64_t>(ids.size()), V = cfg.vocab_size, batch = f.integer("--batch");
-  RKV_CHECK(batch > 0, "--batch must be > 0");
-  ThreadPool pool(static_cast<int>(f.integer("--threads")));
+  const int64_t n = static_cast<int64_t>(ids.size()), V = cfg.vocab_size, batch = f.integer("--batch", 1, 1 << 20);
+  RKV_CHECK(cfg.max_position_embeddings <= 0 || n <= cfg.max_position_embeddings, n, " tokens are more than the model's context of ",
+            cfg.max_position_embeddings, " positions");
+  require_memory(static_cast<uint64_t>(n) * static_cast<uint64_t>(V * 4 + cfg.kv_bytes_per_token(4)),
+                 "the logits and KV cache of " + std::to_string(n) + " tokens");
+  ThreadPool pool(thread_count(f));
   auto caches = model->make_caches(n);
   std::vector<float> logits(static_cast<size_t>(n * V));  // [n][V]
   for (int64_t s = 0; s < n; s += batch) {
@@ -50,7 +55,8 @@ int run_logits(const Args& args) {
   }
   SafetensorsWriter w;
   w.add("logits", TensorView(logits.data(), DType::F32, {n, V}));
-  w.write(f.str("--output"));
+  w.write(output);
+  output.commit();
   std::fprintf(stderr, "wrote logits [%lld, %lld] to %s\n", static_cast<long long>(n), static_cast<long long>(V),
                f.str("--output").c_str());
   return 0;

@@ -4,12 +4,11 @@
 // a valid tokenizer, so speed can be measured at real sizes without downloads.
 #include <cmath>
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "rkv/command.h"
 #include "rkv/core/buffer.h"
+#include "rkv/core/output_file.h"
 #include "rkv/core/thread_pool.h"
 #include "rkv/flags.h"
 #include "rkv/formats/gguf.h"
@@ -95,59 +94,165 @@ std::string byte_char(int b) {
   return s;
 }
 
+// One tensor of the model, in Hugging Face naming ("model.layers.0.mlp.up_proj.weight").
+struct TensorSpec {
+  std::string name;
+  int64_t rows, cols;  // a vector has rows = 1
+  bool matrix;
+  float mean, stddev;
+};
+
+// Every tensor of the shape in file order: embeddings, final norm, output
+// head, then each layer.
+std::vector<TensorSpec> tensor_specs(const Shape_& s) {
+  const int64_t H = s.hidden, hd = s.head_dim, qd = s.heads * hd, kvd = s.kv_heads * hd;
+  const float wstd = 0.02f;
+  std::vector<TensorSpec> specs;
+  auto mat = [&](const std::string& name, int64_t rows, int64_t cols) { specs.push_back({name, rows, cols, true, 0, wstd}); };
+  auto vec = [&](const std::string& name, int64_t n, float mean, float sd) { specs.push_back({name, 1, n, false, mean, sd}); };
+  mat("model.embed_tokens.weight", s.vocab, H);
+  vec("model.norm.weight", H, 1.0f, 0.05f);
+  if (!s.tie) mat("lm_head.weight", s.vocab, H);
+  for (int64_t l = 0; l < s.layers; ++l) {
+    const std::string p = "model.layers." + std::to_string(l) + ".";
+    vec(p + "input_layernorm.weight", H, 1.0f, 0.05f);
+    vec(p + "post_attention_layernorm.weight", H, 1.0f, 0.05f);
+    mat(p + "self_attn.q_proj.weight", qd, H);
+    mat(p + "self_attn.k_proj.weight", kvd, H);
+    mat(p + "self_attn.v_proj.weight", kvd, H);
+    mat(p + "self_attn.o_proj.weight", H, qd);
+    if (s.arch == "qwen2") {
+      vec(p + "self_attn.q_proj.bias", qd, 0, 0.02f);
+      vec(p + "self_attn.k_proj.bias", kvd, 0, 0.02f);
+      vec(p + "self_attn.v_proj.bias", kvd, 0, 0.02f);
+    }
+    if (s.arch == "qwen3") {
+      vec(p + "self_attn.q_norm.weight", hd, 1.0f, 0.05f);
+      vec(p + "self_attn.k_norm.weight", hd, 1.0f, 0.05f);
+    }
+    mat(p + "mlp.gate_proj.weight", s.intermediate, H);
+    mat(p + "mlp.up_proj.weight", s.intermediate, H);
+    mat(p + "mlp.down_proj.weight", H, s.intermediate);
+  }
+  return specs;
+}
+
+// llama.cpp's GGUF tensor name for a Hugging Face one.
+std::string gguf_name(const std::string& hf) {
+  static const std::pair<const char*, const char*> kTop[] = {
+      {"model.embed_tokens.weight", "token_embd.weight"}, {"model.norm.weight", "output_norm.weight"}, {"lm_head.weight", "output.weight"}};
+  for (const auto& [from, to] : kTop)
+    if (hf == from) return to;
+  static const std::pair<const char*, const char*> kLayer[] = {
+      {"input_layernorm.weight", "attn_norm.weight"}, {"post_attention_layernorm.weight", "ffn_norm.weight"},
+      {"self_attn.q_proj.weight", "attn_q.weight"},   {"self_attn.k_proj.weight", "attn_k.weight"},
+      {"self_attn.v_proj.weight", "attn_v.weight"},   {"self_attn.o_proj.weight", "attn_output.weight"},
+      {"self_attn.q_proj.bias", "attn_q.bias"},       {"self_attn.k_proj.bias", "attn_k.bias"},
+      {"self_attn.v_proj.bias", "attn_v.bias"},       {"self_attn.q_norm.weight", "attn_q_norm.weight"},
+      {"self_attn.k_norm.weight", "attn_k_norm.weight"}, {"mlp.gate_proj.weight", "ffn_gate.weight"},
+      {"mlp.up_proj.weight", "ffn_up.weight"},        {"mlp.down_proj.weight", "ffn_down.weight"}};
+  const std::string prefix = "model.layers.";
+  const size_t dot = hf.find('.', prefix.size());
+  const std::string layer = hf.substr(prefix.size(), dot - prefix.size()), rest = hf.substr(dot + 1);
+  for (const auto& [from, to] : kLayer)
+    if (rest == from) return "blk." + layer + "." + to;
+  fail("make-model: no GGUF name for ", hf);
+}
+
+// tokenizer.json: byte-level BPE over the 256 byte characters, no merges.
+std::string tokenizer_json(const std::vector<std::string>& pieces) {
+  nlohmann::ordered_json vocab = nlohmann::ordered_json::object();
+  // Appended without ordered_map's per-insert search for an equal key (which
+  // made a 150k vocabulary take a minute): the pieces are distinct.
+  auto& entries = static_cast<std::vector<std::pair<const std::string, nlohmann::ordered_json>>&>(
+      vocab.get_ref<nlohmann::ordered_json::object_t&>());
+  entries.reserve(pieces.size());
+  for (size_t i = 3; i < pieces.size(); ++i) entries.emplace_back(pieces[i], i);
+  nlohmann::ordered_json tj;
+  tj["version"] = "1.0";
+  tj["truncation"] = nullptr;
+  tj["padding"] = nullptr;
+  tj["added_tokens"] = nlohmann::ordered_json::array();
+  for (int i = 0; i < 3; ++i)
+    tj["added_tokens"].push_back({{"id", i}, {"content", pieces[static_cast<size_t>(i)]}, {"single_word", false},
+                                  {"lstrip", false}, {"rstrip", false}, {"normalized", false}, {"special", true}});
+  tj["normalizer"] = nullptr;
+  tj["pre_tokenizer"] = {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true}, {"use_regex", true}};
+  tj["post_processor"] = {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true}, {"use_regex", true}};
+  tj["decoder"] = {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true}, {"use_regex", true}};
+  tj["model"] = {{"type", "BPE"}, {"dropout", nullptr}, {"unk_token", nullptr}, {"continuing_subword_prefix", nullptr},
+                 {"end_of_word_suffix", nullptr}, {"fuse_unk", false}, {"byte_fallback", false},
+                 {"vocab", std::move(vocab)}, {"merges", nlohmann::ordered_json::array()}};
+  return tj.dump() + "\n";
+}
+
 int run_make_model(const Args& args) {
   Flags f("make-model", "--arch qwen2|llama|qwen3|mistral (--shape NAME | --hidden ...) --format safetensors|gguf --type bf16|q4_k|... -o PATH");
   f.option("--arch", "qwen2 | llama | qwen3 | mistral (default: the preset's)")
       .option("--shape", "preset: r1-qwen-1.5b | r1-qwen-7b | r1-llama-8b | tiny")
-      .option("--hidden", "hidden size")
-      .option("--layers", "number of layers")
-      .option("--heads", "attention heads")
+      .option("--hidden", "hidden size (at most 1048576)")
+      .option("--layers", "number of layers (at most 4096)")
+      .option("--heads", "attention heads (at most 4096)")
       .option("--kv-heads", "KV heads")
-      .option("--head-dim", "head dimension (default hidden / heads)")
-      .option("--intermediate", "MLP intermediate size")
-      .option("--vocab", "vocabulary size (>= 300)")
+      .option("--head-dim", "head dimension, even (default hidden / heads; at most 4096)")
+      .option("--intermediate", "MLP intermediate size (at most 4194304)")
+      .option("--vocab", "vocabulary size (300 to 16777216)")
       .option("--format", "safetensors | gguf", "gguf")
-      .option("--type", "weight type: f32 f16 bf16 (both formats), q8_0 q4_0 q4_k q5_k q6_k (gguf)", "bf16")
+      .option("--type", "weight type: f32 f16 bf16 (both formats), q8_0 q4_0 (rows: multiples of 32), q4_k q5_k q6_k (rows: multiples of 256; gguf)", "bf16")
       .option("--seed", "random seed", "1")
       .option("--threads", "worker threads (default: all cores)", "0")
       .option("-o,--output", "output folder (safetensors) or .gguf file");
   if (!f.parse(args)) return 0;
   RKV_CHECK(f.given("--output"), "missing -o PATH");
+  RKV_CHECK(f.positional().empty(), "unexpected argument '", f.positional().front(), "'");
   Shape_ s = f.given("--shape") ? *preset(f.str("--shape")) : Shape_{"qwen2", 0, 0, 0, 0, 0, 0, 4096, 10000.0, false, false};
   if (f.given("--arch")) s.arch = f.str("--arch");
   RKV_CHECK(s.arch == "qwen2" || s.arch == "llama" || s.arch == "qwen3" || s.arch == "mistral", "--arch '", s.arch,
             "' is not one of qwen2, llama, qwen3, mistral");
-  if (f.given("--hidden")) s.hidden = f.integer("--hidden");
-  if (f.given("--layers")) s.layers = f.integer("--layers");
-  if (f.given("--heads")) s.heads = f.integer("--heads");
-  if (f.given("--kv-heads")) s.kv_heads = f.integer("--kv-heads");
-  if (f.given("--intermediate")) s.intermediate = f.integer("--intermediate");
-  if (f.given("--vocab")) s.vocab = f.integer("--vocab");
-  if (f.given("--head-dim")) s.head_dim = f.integer("--head-dim");
+  // The limits rkv loads (model/config.cc), so that every model made here can be read back.
+  if (f.given("--hidden")) s.hidden = f.integer("--hidden", 1, 1 << 20);
+  if (f.given("--layers")) s.layers = f.integer("--layers", 1, 4096);
+  if (f.given("--heads")) s.heads = f.integer("--heads", 1, 4096);
+  if (f.given("--kv-heads")) s.kv_heads = f.integer("--kv-heads", 1, 4096);
+  if (f.given("--intermediate")) s.intermediate = f.integer("--intermediate", 1, 1 << 22);
+  if (f.given("--vocab")) s.vocab = f.integer("--vocab", 300, 1 << 24);
+  if (f.given("--head-dim")) s.head_dim = f.integer("--head-dim", 2, 4096);
   if (!f.given("--shape") && !f.given("--head-dim") && s.heads > 0) s.head_dim = s.hidden / s.heads;
   if (!f.given("--kv-heads") && !f.given("--shape")) s.kv_heads = s.heads;
   RKV_CHECK(s.hidden > 0 && s.layers > 0 && s.heads > 0 && s.intermediate > 0, "give --shape or --hidden, --layers, --heads, --intermediate");
   RKV_CHECK(s.kv_heads > 0 && s.heads % s.kv_heads == 0, "--kv-heads must divide --heads");
-  RKV_CHECK(s.head_dim > 0 && s.head_dim % 2 == 0, "--head-dim must be even");
-  RKV_CHECK(s.vocab >= 300 && s.vocab <= (1 << 24), "--vocab must be in [300, 16M]");
+  RKV_CHECK(s.head_dim > 0 && s.head_dim % 2 == 0 && s.head_dim <= 4096, "--head-dim must be even and at most 4096 (got ",
+            s.head_dim, ")");
   const std::string format = f.str("--format");
   RKV_CHECK(format == "gguf" || format == "safetensors", "--format must be gguf or safetensors");
-  std::string tname = f.str("--type");
+  const std::string tname = f.str("--type");
   // q4_k_m / q5_k_m: accepted for the file names people know (one type here).
-  DType type = parse_weight_dtype(tname == "q4_k_m" ? "q4_k" : tname == "q5_k_m" ? "q5_k" : tname);
-  RKV_CHECK(type == DType::F32 || type == DType::F16 || type == DType::BF16 || is_quantized(type), "--type ", tname,
-            " is not a weight type");
+  const DType type = parse_weight_dtype(tname == "q4_k_m" ? "q4_k" : tname == "q5_k_m" ? "q5_k" : tname);
   RKV_CHECK(format == "gguf" || !is_quantized(type), "--type ", tname, " needs --format gguf (safetensors holds f32/f16/bf16)");
   const uint64_t seed = static_cast<uint64_t>(f.integer("--seed"));
   const std::string out = f.str("--output");
-  ThreadPool pool(static_cast<int>(f.integer("--threads")));
-  const bool qwen2 = s.arch == "qwen2", qwen3 = s.arch == "qwen3";
-  const int64_t H = s.hidden, hd = s.head_dim, qd = s.heads * hd, kvd = s.kv_heads * hd;
-  const float wstd = 0.02f;
+  const bool gguf = format == "gguf";
+
+  // Everything about the shape is checked before any work: each matrix's
+  // rows fit the block type (no silent fallback to another type), and the
+  // weights, all held in memory until written, fit in memory.
+  const std::vector<TensorSpec> specs = tensor_specs(s);
+  uint64_t weight_bytes = 0;
+  for (const auto& t : specs) {
+    const DType tt = t.matrix ? type : gguf ? DType::F32 : type;
+    RKV_CHECK(t.cols % dtype_block_elems(tt) == 0, "--type ", tname, " stores rows in blocks of ", dtype_block_elems(tt),
+              " values, and ", t.name, " has rows of ", t.cols, " (", t.cols == s.hidden ? "--hidden" :
+              t.cols == s.intermediate ? "--intermediate" : "heads x head-dim", "); use a multiple of ",
+              dtype_block_elems(tt), " or another --type");
+    weight_bytes += dtype_row_bytes(tt, t.cols) * static_cast<uint64_t>(t.rows);
+  }
+  require_memory(weight_bytes, "the weights (held in memory until written)");
+  const int64_t H = s.hidden, hd = s.head_dim;
+  ThreadPool pool(thread_count(f));
 
   // Vocabulary: <unk> <s> </s>, 256 byte tokens, then filler pieces.
   std::vector<std::string> pieces;
-  const bool gguf = format == "gguf";
+  pieces.reserve(static_cast<size_t>(s.vocab));
   pieces.push_back("<unk>");
   pieces.push_back("<s>");
   pieces.push_back("</s>");
@@ -159,15 +264,12 @@ int run_make_model(const Args& args) {
   for (int64_t i = static_cast<int64_t>(pieces.size()); i < s.vocab; ++i)
     pieces.push_back((gguf ? "\xe2\x96\x81" : "") + std::string("t") + std::to_string(i));
 
-  // A block type the row length allows (K-quants need multiples of 256).
-  auto type_for = [&](int64_t cols) {
-    if (cols % dtype_block_elems(type) == 0) return type;
-    if (is_quantized(type) && cols % 32 == 0) return DType::Q8_0;
-    return is_quantized(type) ? DType::F16 : type;
-  };
-
   uint64_t stream = 0;
+  auto random_tensor = [&](const TensorSpec& t, DType tt) {
+    return random_matrix(t.rows, t.cols, tt, seed, stream++, t.stddev, t.mean, pool);
+  };
   if (gguf) {
+    OutputFile file(out);  // checked before the weights are made
     GgufWriter w;
     const std::string a = s.arch == "mistral" ? "llama" : s.arch;
     w.set_string("general.architecture", a);
@@ -196,51 +298,31 @@ int run_make_model(const Args& args) {
     w.set_u32("tokenizer.ggml.bos_token_id", 1);
     w.set_u32("tokenizer.ggml.eos_token_id", 2);
     w.set_u32("tokenizer.ggml.unknown_token_id", 0);
-    auto mat = [&](const std::string& name, int64_t rows, int64_t cols) {
-      DType t = type_for(cols);
-      w.add_tensor(name, t, {cols, rows}, random_matrix(rows, cols, t, seed, stream++, wstd, 0, pool));
-    };
-    auto vec = [&](const std::string& name, int64_t n, float mean, float sd) {
-      w.add_tensor(name, DType::F32, {n}, random_matrix(1, n, DType::F32, seed, stream++, sd, mean, pool));
-    };
-    mat("token_embd.weight", s.vocab, H);
-    vec("output_norm.weight", H, 1.0f, 0.05f);
-    if (!s.tie) mat("output.weight", s.vocab, H);
-    if (s.llama3_rope) {  // llama.cpp stores llama3 RoPE as per-frequency divisors
-      ModelConfig rope;  // DeepSeek-R1-Distill-Llama-8B's rope_scaling
-      rope.head_dim = hd;
-      rope.rope_theta = s.theta;
-      rope.rope_scaling.type = "llama3";
-      rope.rope_scaling.factor = 8;
-      rope.rope_scaling.original_max_position = 8192;
-      const std::vector<float> ff = llama3_rope_freq_factors(rope);
-      w.add_tensor("rope_freqs.weight", DType::F32, {hd / 2}, ff.data(), ff.size() * 4);
-    }
-    for (int64_t l = 0; l < s.layers; ++l) {
-      const std::string p = "blk." + std::to_string(l) + ".";
-      vec(p + "attn_norm.weight", H, 1.0f, 0.05f);
-      vec(p + "ffn_norm.weight", H, 1.0f, 0.05f);
-      mat(p + "attn_q.weight", qd, H);
-      mat(p + "attn_k.weight", kvd, H);
-      mat(p + "attn_v.weight", kvd, H);
-      mat(p + "attn_output.weight", H, qd);
-      if (qwen2) {
-        vec(p + "attn_q.bias", qd, 0, 0.02f);
-        vec(p + "attn_k.bias", kvd, 0, 0.02f);
-        vec(p + "attn_v.bias", kvd, 0, 0.02f);
+    for (size_t k = 0; k < specs.size(); ++k) {
+      const TensorSpec& t = specs[k];
+      const DType tt = t.matrix ? type : DType::F32;
+      std::vector<int64_t> ne = t.matrix ? std::vector<int64_t>{t.cols, t.rows} : std::vector<int64_t>{t.cols};
+      w.add_tensor(gguf_name(t.name), tt, ne, random_tensor(t, tt));
+      const size_t last_top_level = s.tie ? 1 : 2;  // embeddings, final norm, output head
+      if (k == last_top_level && s.llama3_rope) {  // llama.cpp stores llama3 RoPE as per-frequency divisors
+        ModelConfig rope;  // DeepSeek-R1-Distill-Llama-8B's rope_scaling, as the converter writes it
+        rope.head_dim = hd;
+        rope.rope_theta = s.theta;
+        rope.rope_scaling.type = "llama3";
+        rope.rope_scaling.factor = 8;
+        rope.rope_scaling.original_max_position = 8192;
+        const std::vector<float> ff = llama3_rope_freq_factors(rope);
+        w.add_tensor("rope_freqs.weight", DType::F32, {hd / 2}, ff.data(), ff.size() * 4);
       }
-      if (qwen3) {
-        vec(p + "attn_q_norm.weight", hd, 1.0f, 0.05f);
-        vec(p + "attn_k_norm.weight", hd, 1.0f, 0.05f);
-      }
-      mat(p + "ffn_gate.weight", s.intermediate, H);
-      mat(p + "ffn_up.weight", s.intermediate, H);
-      mat(p + "ffn_down.weight", H, s.intermediate);
     }
-    w.write(out);
+    w.write(file);
+    file.commit();
   } else {
-    namespace fs = std::filesystem;
-    fs::create_directories(out);
+    OutputFolder folder(out, {"config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json",
+                              "model.safetensors"});
+    auto write_text = [&](const std::string& name, const std::string& text) {
+      write_file_atomically(folder.file(name), text.data(), text.size());
+    };
     nlohmann::ordered_json c;
     const char* hf = s.arch == "qwen2" ? "Qwen2ForCausalLM" : s.arch == "qwen3" ? "Qwen3ForCausalLM"
                      : s.arch == "mistral" ? "MistralForCausalLM" : "LlamaForCausalLM";
@@ -264,71 +346,18 @@ int run_make_model(const Args& args) {
     if (s.llama3_rope)
       c["rope_scaling"] = {{"rope_type", "llama3"}, {"factor", 8.0}, {"low_freq_factor", 1.0}, {"high_freq_factor", 4.0},
                            {"original_max_position_embeddings", 8192}};
-    std::ofstream((fs::path(out) / "config.json").string()) << c.dump(2) << "\n";
-    std::ofstream((fs::path(out) / "generation_config.json").string()) << R"({"bos_token_id": 1, "eos_token_id": 2})" << "\n";
-    // tokenizer.json: byte-level BPE over the 256 byte characters, no merges.
-    // (a std::map-backed object: ordered_json inserts in linear time, which
-    // made a 150K-token vocabulary take a minute)
-    nlohmann::json vocab = nlohmann::json::object();
-    for (size_t i = 3; i < pieces.size(); ++i) vocab[pieces[i]] = i;
-    nlohmann::ordered_json tj;
-    tj["version"] = "1.0";
-    tj["truncation"] = nullptr;
-    tj["padding"] = nullptr;
-    tj["added_tokens"] = nlohmann::ordered_json::array();
-    for (int i = 0; i < 3; ++i)
-      tj["added_tokens"].push_back({{"id", i}, {"content", pieces[static_cast<size_t>(i)]}, {"single_word", false},
-                                    {"lstrip", false}, {"rstrip", false}, {"normalized", false}, {"special", true}});
-    tj["normalizer"] = nullptr;
-    tj["pre_tokenizer"] = {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true}, {"use_regex", true}};
-    tj["post_processor"] = {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true}, {"use_regex", true}};
-    tj["decoder"] = {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true}, {"use_regex", true}};
-    tj["model"] = {{"type", "BPE"}, {"dropout", nullptr}, {"unk_token", nullptr}, {"continuing_subword_prefix", nullptr},
-                   {"end_of_word_suffix", nullptr}, {"fuse_unk", false}, {"byte_fallback", false},
-                   {"vocab", vocab}, {"merges", nlohmann::ordered_json::array()}};
-    std::ofstream((fs::path(out) / "tokenizer.json").string()) << tj.dump() << "\n";
-    std::ofstream((fs::path(out) / "tokenizer_config.json").string())
-        << R"({"bos_token": "<s>", "eos_token": "</s>", "add_bos_token": false})" << "\n";
+    write_text("config.json", c.dump(2) + "\n");
+    write_text("generation_config.json", "{\"bos_token_id\": 1, \"eos_token_id\": 2}\n");
+    write_text("tokenizer.json", tokenizer_json(pieces));
+    write_text("tokenizer_config.json", "{\"bos_token\": \"<s>\", \"eos_token\": \"</s>\", \"add_bos_token\": false}\n");
 
     SafetensorsWriter w;
-    std::vector<std::vector<uint8_t>> keep;
-    auto add = [&](const std::string& name, std::vector<uint8_t> bytes, DType t, Shape shape) {
-      keep.push_back(std::move(bytes));
-      w.add(name, TensorView(keep.back().data(), t, shape));
-      keep.back().clear();
-      keep.back().shrink_to_fit();
-    };
-    auto mat = [&](const std::string& name, int64_t rows, int64_t cols) {
-      add(name, random_matrix(rows, cols, type, seed, stream++, wstd, 0, pool), type, {rows, cols});
-    };
-    auto vec = [&](const std::string& name, int64_t n, float mean, float sd) {
-      add(name, random_matrix(1, n, type, seed, stream++, sd, mean, pool), type, {n});
-    };
-    mat("model.embed_tokens.weight", s.vocab, H);
-    vec("model.norm.weight", H, 1.0f, 0.05f);
-    if (!s.tie) mat("lm_head.weight", s.vocab, H);
-    for (int64_t l = 0; l < s.layers; ++l) {
-      const std::string p = "model.layers." + std::to_string(l) + ".";
-      vec(p + "input_layernorm.weight", H, 1.0f, 0.05f);
-      vec(p + "post_attention_layernorm.weight", H, 1.0f, 0.05f);
-      mat(p + "self_attn.q_proj.weight", qd, H);
-      mat(p + "self_attn.k_proj.weight", kvd, H);
-      mat(p + "self_attn.v_proj.weight", kvd, H);
-      mat(p + "self_attn.o_proj.weight", H, qd);
-      if (qwen2) {
-        vec(p + "self_attn.q_proj.bias", qd, 0, 0.02f);
-        vec(p + "self_attn.k_proj.bias", kvd, 0, 0.02f);
-        vec(p + "self_attn.v_proj.bias", kvd, 0, 0.02f);
-      }
-      if (qwen3) {
-        vec(p + "self_attn.q_norm.weight", hd, 1.0f, 0.05f);
-        vec(p + "self_attn.k_norm.weight", hd, 1.0f, 0.05f);
-      }
-      mat(p + "mlp.gate_proj.weight", s.intermediate, H);
-      mat(p + "mlp.up_proj.weight", s.intermediate, H);
-      mat(p + "mlp.down_proj.weight", H, s.intermediate);
+    for (const TensorSpec& t : specs) {
+      std::vector<uint8_t> bytes = random_tensor(t, type);
+      w.add(t.name, TensorView(bytes.data(), type, t.matrix ? Shape{t.rows, t.cols} : Shape{t.cols}));
     }
-    w.write((fs::path(out) / "model.safetensors").string());
+    w.write(folder.file("model.safetensors"));
+    folder.commit();
   }
   std::fprintf(stderr, "wrote %s (%s, %s, %s)\n", out.c_str(), s.arch.c_str(), format.c_str(), tname.c_str());
   return 0;

@@ -1,29 +1,18 @@
 // rkv template: renders a model's own chat template with a messages file,
 // exactly as Hugging Face's apply_chat_template(tokenize=False) does.
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
 #include <optional>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "rkv/command.h"
+#include "rkv/core/buffer.h"
+#include "rkv/core/json.h"
 #include "rkv/flags.h"
 #include "rkv/tokenizer/chat_template.h"
 #include "rkv/tokenizer/tokenizer.h"
 
 namespace rkv::cli {
 namespace {
-
-std::string read_messages_file(const std::string& path) {
-  std::error_code ec;
-  RKV_CHECK(std::filesystem::is_regular_file(path, ec), "--messages ", path, ": no such file");
-  std::ifstream in(path, std::ios::binary);
-  RKV_CHECK(in, "--messages ", path, ": cannot open");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
@@ -47,7 +36,9 @@ int run_template(const Args& args) {
   const std::string path = f.str("--messages");
   nlohmann::ordered_json doc;
   try {
-    doc = nlohmann::ordered_json::parse(read_messages_file(path));
+    const std::string text = read_text_file(path);
+    check_json_depth(text, "--messages " + path);
+    doc = nlohmann::ordered_json::parse(text);
   } catch (const nlohmann::json::exception& e) {
     fail("--messages ", path, ": not valid JSON: ", e.what());
   }

@@ -3,25 +3,16 @@
 // or a .gguf vocabulary.
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "rkv/command.h"
+#include "rkv/core/buffer.h"
 #include "rkv/flags.h"
 #include "rkv/tokenizer/chat_template.h"
 #include "rkv/tokenizer/tokenizer.h"
 
 namespace rkv::cli {
 namespace {
-
-std::string read_text_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  RKV_CHECK(in, "--file ", path, ": cannot open");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 // The model's chat template with `text` as the one user message and the
 // generation prompt (Hugging Face apply_chat_template(add_generation_prompt=True)).

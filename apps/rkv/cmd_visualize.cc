@@ -15,6 +15,8 @@
 
 #include "rkv/command.h"
 #include "rkv/core/buffer.h"
+#include "rkv/core/json.h"
+#include "rkv/core/output_file.h"
 #include "rkv/flags.h"
 #include "rkv/tokenizer/tokenizer.h"
 
@@ -27,7 +29,9 @@ using nlohmann::json;
 // of `rkv generate --json` ({"prompt_ids", "ids", ...}): ids are decoded one
 // by one with the model's tokenizer when one is given, else shown as [id].
 std::vector<std::string> load_tokens(const std::string& path, const Tokenizer* tok) {
-  json j = json::parse(read_text_file(path), nullptr, false);
+  const std::string text = read_text_file(path);
+  check_json_depth(text, path);
+  json j = json::parse(text, nullptr, false);
   RKV_CHECK(!j.is_discarded(), path, ": not valid JSON");
   json items = json::array();  // strings or ids, in order
   auto append = [&](const json& a, const char* what) {
@@ -69,6 +73,7 @@ json load_trace(const std::string& path) {
   while (std::getline(in, line)) {
     ++line_no;
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    check_json_depth(line, path + ":" + std::to_string(line_no));
     json e = json::parse(line, nullptr, false);
     RKV_CHECK(!e.is_discarded() && e.is_object(), path, ":", line_no, ": not a JSON object");
     for (const char* key : {"event", "step", "layer", "kept_positions"})
@@ -82,6 +87,29 @@ json load_trace(const std::string& path) {
   }
   RKV_CHECK(!events.empty(), path, ": no compression events in the trace");
   return events;
+}
+
+// JSON text that is inert inside an HTML <script> element: '<', '>' and '&'
+// (which could start "</script>", "<!--" or an entity) and U+2028 / U+2029
+// (line terminators to older JavaScript) written as \u escapes. They occur
+// only inside JSON strings, where the escapes mean the same characters.
+std::string script_safe_json(const json& data) {
+  const std::string text = data.dump(-1, ' ', false, json::error_handler_t::replace);
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '<') out += "\\u003c";
+    else if (c == '>') out += "\\u003e";
+    else if (c == '&') out += "\\u0026";
+    else if (c == '\xe2' && i + 2 < text.size() && text[i + 1] == '\x80' && (text[i + 2] == '\xa8' || text[i + 2] == '\xa9')) {
+      out += text[i + 2] == '\xa8' ? "\\u2028" : "\\u2029";
+      i += 2;
+    } else {
+      out += c;
+    }
+  }
+  return out;
 }
 
 const char* kPage = R"HTML(<!doctype html>
@@ -178,13 +206,10 @@ int run_visualize(const Args& args) {
   std::unique_ptr<Tokenizer> tok;
   if (f.given("--model")) tok = std::make_unique<Tokenizer>(Tokenizer::load(f.str("--model")));
   data["tokens"] = load_tokens(f.str("--tokens"), tok.get());
-  data["initial"] = {{"layer", f.integer("--layer")}, {"head", f.integer("--head")}};
-  if (f.given("--event")) data["initial"]["event"] = f.integer("--event");
-  std::string payload = data.dump(-1, ' ', false, json::error_handler_t::replace);
-  // Inside <script>, "</" could close the element: escape it as JSON allows.
-  for (size_t at = payload.find("</"); at != std::string::npos; at = payload.find("</", at + 3)) payload.replace(at, 2, "<\\/");
+  data["initial"] = {{"layer", f.integer("--layer", 0, INT32_MAX)}, {"head", f.integer("--head", 0, INT32_MAX)}};
+  if (f.given("--event")) data["initial"]["event"] = f.integer("--event", 0, INT32_MAX);
   std::string page = kPage;
-  page.replace(page.find("@DATA@"), 6, payload);
+  page.replace(page.find("@DATA@"), 6, script_safe_json(data));
   write_file_atomically(f.str("--output"), page.data(), page.size());
   std::fprintf(stderr, "wrote %s (%zu compression records, %zu tokens)\n", f.str("--output").c_str(), data["trace"].size(),
                data["tokens"].size());

@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <sstream>
 
+#include "rkv/core/thread_pool.h"
+
 namespace rkv::cli {
 
 Flags::Flags(std::string command, std::string usage_line)
@@ -83,22 +85,23 @@ std::string Flags::str(const std::string& name) const {
   return *s.default_value;
 }
 
-int64_t Flags::integer(const std::string& name) const {
-  std::string text = str(name);
-  char* end = nullptr;
-  errno = 0;
-  long long v = std::strtoll(text.c_str(), &end, 10);
-  RKV_CHECK(!text.empty() && *end == '\0' && errno == 0, "option ", key(name), ": '", text, "' is not an integer");
+int64_t Flags::integer(const std::string& name) const { return parse_integer(str(name), "option " + key(name)); }
+
+int64_t Flags::integer(const std::string& name, int64_t min, int64_t max) const {
+  const int64_t v = integer(name);
+  RKV_CHECK(v >= min && v <= max, "option ", key(name), ": ", v, " is out of range [", min, ", ", max, "]");
   return v;
 }
 
-double Flags::number(const std::string& name) const {
-  std::string text = str(name);
-  char* end = nullptr;
-  double v = std::strtod(text.c_str(), &end);
-  RKV_CHECK(!text.empty() && *end == '\0' && std::isfinite(v), "option ", key(name), ": '", text, "' is not a number");
+double Flags::number(const std::string& name) const { return parse_number(str(name), "option " + key(name)); }
+
+double Flags::number(const std::string& name, double min, double max) const {
+  const double v = number(name);
+  RKV_CHECK(v >= min && v <= max, "option ", key(name), ": ", v, " is out of range [", min, ", ", max, "]");
   return v;
 }
+
+int64_t Flags::bytes(const std::string& name) const { return parse_byte_size(str(name), "option " + key(name)); }
 
 std::string Flags::usage() const {
   std::ostringstream s;
@@ -117,18 +120,102 @@ std::string Flags::usage() const {
   return s.str();
 }
 
+namespace {
+
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+// Length of the run of digits at `pos`.
+size_t digits_at(const std::string& text, size_t pos) {
+  size_t n = 0;
+  while (pos + n < text.size() && is_digit(text[pos + n])) ++n;
+  return n;
+}
+
+// Length of a decimal number at the start of `text`: digits, an optional
+// fraction and, if `exponent`, an optional e[+-]digits; 0 if there is none.
+size_t decimal_prefix(const std::string& text, bool exponent) {
+  size_t pos = digits_at(text, 0);
+  size_t mantissa = pos;
+  if (pos < text.size() && text[pos] == '.') {
+    const size_t frac = digits_at(text, pos + 1);
+    mantissa += frac;
+    pos += 1 + frac;
+  }
+  if (mantissa == 0) return 0;
+  if (exponent && pos < text.size() && (text[pos] == 'e' || text[pos] == 'E')) {
+    size_t p = pos + 1;
+    if (p < text.size() && (text[p] == '+' || text[p] == '-')) ++p;
+    if (const size_t e = digits_at(text, p); e > 0) pos = p + e;
+  }
+  return pos;
+}
+
+}  // namespace
+
+int64_t parse_integer(const std::string& text, const std::string& what) {
+  const size_t sign = !text.empty() && text[0] == '-' ? 1 : 0;
+  const size_t n = digits_at(text, sign);
+  RKV_CHECK(n > 0 && sign + n == text.size(), what, ": '", text, "' is not an integer");
+  errno = 0;
+  const long long v = std::strtoll(text.c_str(), nullptr, 10);
+  RKV_CHECK(errno == 0, what, ": ", text, " is out of range (64-bit integers)");
+  return v;
+}
+
+double parse_number(const std::string& text, const std::string& what) {
+  const size_t sign = !text.empty() && text[0] == '-' ? 1 : 0;
+  const std::string body = text.substr(sign);
+  const size_t n = decimal_prefix(body, true);
+  RKV_CHECK(n > 0 && n == body.size(), what, ": '", text, "' is not a number");
+  const double v = std::strtod(text.c_str(), nullptr);
+  RKV_CHECK(std::isfinite(v), what, ": ", text, " is out of range");
+  return v;
+}
+
+int64_t parse_byte_size(const std::string& text, const std::string& what) {
+  const size_t n = decimal_prefix(text, false);
+  const std::string number = text.substr(0, n), unit = text.substr(n);
+  int shift = -1;
+  if (unit.empty()) shift = 0;
+  for (const auto& [names, s] : {std::pair<const char*, int>{"K k KiB", 10}, {"M m MiB", 20}, {"G g GiB", 30}, {"T t TiB", 40}}) {
+    std::stringstream ss(names);
+    std::string name;
+    while (ss >> name)
+      if (unit == name) shift = s;
+  }
+  RKV_CHECK(n > 0 && shift >= 0, what, ": '", text, "' is not a byte size (e.g. 4096, 512M, 4G, 1.5GiB)");
+  constexpr double kLimit = 9223372036854775807.0;  // int64
+  if (number.find('.') == std::string::npos) {
+    errno = 0;
+    const unsigned long long v = std::strtoull(number.c_str(), nullptr, 10);
+    RKV_CHECK(errno == 0 && v <= (static_cast<unsigned long long>(INT64_MAX) >> shift), what, ": ", text,
+              " is out of range");
+    return static_cast<int64_t>(v << shift);
+  }
+  const double v = std::ldexp(std::strtod(number.c_str(), nullptr), shift);
+  RKV_CHECK(v < kLimit, what, ": ", text, " is out of range");
+  return static_cast<int64_t>(v);
+}
+
 std::vector<int64_t> parse_int_list(const std::string& text, const std::string& what) {
   std::vector<int64_t> out;
-  std::stringstream ss(text);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    char* end = nullptr;
-    errno = 0;
-    long long v = std::strtoll(item.c_str(), &end, 10);
-    RKV_CHECK(!item.empty() && *end == '\0' && errno == 0, what, ": '", item, "' is not an integer");
-    out.push_back(v);
+  size_t start = 0;
+  for (;;) {  // every element, the one after a trailing comma included, must be an integer
+    const size_t comma = text.find(',', start);
+    out.push_back(parse_integer(text.substr(start, comma == std::string::npos ? std::string::npos : comma - start), what));
+    if (comma == std::string::npos) return out;
+    start = comma + 1;
   }
-  return out;
+}
+
+int thread_count(const Flags& f) {
+  const int64_t asked = f.integer("--threads", 0, 1 << 20);
+  const int threads = asked > 0 ? static_cast<int>(asked) : ThreadPool::default_threads();
+  const int cpus = ThreadPool::available_cpus();
+  if (threads <= cpus) return threads;
+  std::fprintf(stderr, "rkv: %d threads asked for (%s) but %d CPUs are available: using %d\n", threads,
+               asked > 0 ? "--threads" : "RKV_THREADS", cpus, cpus);
+  return cpus;
 }
 
 }  // namespace rkv::cli

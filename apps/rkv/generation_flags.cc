@@ -1,5 +1,7 @@
 #include "rkv/generation_flags.h"
 
+#include <limits>
+
 #include "rkv/kv_flags.h"
 #include "rkv/ops/kv_row.h"
 
@@ -30,14 +32,13 @@ void declare_engine_flags(Flags& f) {
       .option("--compress", "all | think: stop compressing after </think> with think", "all")
       .option("--kv-config", "JSON file with the reference's compression dictionary (overrides the flags above)")
       .option("--max-batch", "sequences decoded together", "8")
-      .option("--kv-memory", "KV bytes all running sequences may reach (0 = unlimited)", "0");
+      .option("--kv-memory", "KV bytes all running sequences may reach, e.g. 4G (0 = unlimited)", "0");
   declare_compression_flags(f);
 }
 
 RequestSpec request_spec_from_flags(const Flags& f) {
   RequestSpec s;
-  s.max_new_tokens = f.integer("--max-new");
-  RKV_CHECK(s.max_new_tokens >= 1, "--max-new must be >= 1");
+  s.max_new_tokens = f.integer("--max-new", 1, kMaxTokens);
   if (f.given("--temp")) s.temperature = f.number("--temp");
   if (f.given("--top-p")) s.top_p = f.number("--top-p");
   if (f.given("--top-k")) s.top_k = f.integer("--top-k");
@@ -45,9 +46,7 @@ RequestSpec request_spec_from_flags(const Flags& f) {
   s.repetition_penalty = f.number("--repeat-penalty");
   s.presence_penalty = f.number("--presence-penalty");
   s.frequency_penalty = f.number("--frequency-penalty");
-  const int64_t seed = f.integer("--seed");
-  RKV_CHECK(seed >= 0, "--seed must be >= 0");
-  s.seed = static_cast<uint64_t>(seed);
+  s.seed = static_cast<uint64_t>(f.integer("--seed", 0, std::numeric_limits<int64_t>::max()));
   if (f.given("--stop")) s.stop.push_back(f.str("--stop"));
   s.ignore_eos = f.on("--ignore-eos");
   // the values themselves are checked where every request is (SamplingParams::validate)
@@ -78,16 +77,10 @@ EngineFlags engine_flags_from(const Flags& f) {
   EngineFlags e;
   e.policy = policy_from_flags(f);
   e.kv_type = parse_kv_type(f.str("--kv-type"));
-  const int64_t max_batch = f.integer("--max-batch");
-  RKV_CHECK(max_batch >= 1 && max_batch <= 65536, "--max-batch must be in [1, 65536]");
-  e.max_batch = static_cast<int>(max_batch);
-  e.kv_memory = f.integer("--kv-memory");
-  RKV_CHECK(e.kv_memory >= 0, "--kv-memory must be >= 0");
-  const int64_t threads = f.integer("--threads");
-  RKV_CHECK(threads >= 0 && threads <= 4096, "--threads must be in [0, 4096] (0 = all cores)");
-  e.threads = static_cast<int>(threads);
-  e.prefill_chunk = f.integer("--batch");
-  RKV_CHECK(e.prefill_chunk >= 1, "--batch (the prefill chunk) must be >= 1");
+  e.max_batch = static_cast<int>(f.integer("--max-batch", 1, 1 << 16));
+  e.kv_memory = f.bytes("--kv-memory");
+  e.threads = thread_count(f);
+  e.prefill_chunk = f.integer("--batch", 1, 1 << 20);
   return e;
 }
 

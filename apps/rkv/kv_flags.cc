@@ -18,7 +18,7 @@ CompressionConfig compression_from_flags(const Flags& f, Method method) {
   CompressionConfig c = default_config(method);
   c.budget = f.integer("--budget");
   c.window_size = f.integer("--window");
-  c.kernel_size = static_cast<int>(f.integer("--kernel"));
+  c.kernel_size = static_cast<int>(f.integer("--kernel", INT32_MIN, INT32_MAX));
   c.mix_lambda = f.number("--lambda");
   c.retain_ratio = f.number("--retain-ratio");
   c.retain_direction = parse_retain_direction(f.str("--retain-direction"));

@@ -133,6 +133,20 @@ void Compressor::check_snapshot(const LayerSnapshot& layer) const {
             " queries given");
 }
 
+namespace {
+
+// Finite keys and queries can still give non-finite scores (dot products
+// past float32's range): ranking them would keep an arbitrary set, so it is
+// an error naming the head and slot.
+void require_finite(const std::vector<float>& values, int head, const char* what) {
+  for (size_t j = 0; j < values.size(); ++j)
+    RKV_CHECK(std::isfinite(values[j]), "compression: KV head ", head, ": the ", what, " of slot ", j, " is ",
+              std::isnan(values[j]) ? "NaN" : values[j] > 0 ? "+inf" : "-inf",
+              " (keys or queries too large for float32 scores)");
+}
+
+}  // namespace
+
 KeepLists Compressor::select(const LayerSnapshot& layer, ThreadPool& pool, LayerScores* scores) const {
   check_snapshot(layer);
   const CompressionConfig& c = config_;
@@ -190,6 +204,9 @@ KeepLists Compressor::select(const LayerSnapshot& layer, ThreadPool& pool, Layer
     } else {
       z = out.importance[h];
     }
+    require_finite(out.importance[h], h, "importance");
+    if (c.method == Method::RKV) require_finite(out.redundancy[h], h, "redundancy");
+    require_finite(z, h, "score");
     keep[h] = select_head(z, n, window, c.budget, c.first_tokens, layer.positions[h], c.keep_order);
   }
   return keep;

@@ -8,7 +8,8 @@ namespace rkv {
 
 void CompressionConfig::validate() const {
   if (method == Method::FullKV) return;
-  RKV_CHECK(budget > 0, "budget must be positive (got ", budget, ")");
+  RKV_CHECK(budget > 0 && budget <= kMaxTokens, "budget must be in [1, ", kMaxTokens, "] (got ", budget, ")");
+  RKV_CHECK(window_size <= kMaxTokens, "window_size must be at most ", kMaxTokens, " (got ", window_size, ")");
   if (method == Method::StreamingLLM) {
     RKV_CHECK(first_tokens >= 0 && first_tokens < budget, "streamingllm: first_tokens (", first_tokens,
               ") must be in [0, budget = ", budget, ")");

@@ -5,13 +5,15 @@
 
 #include "rkv/core/buffer.h"
 #include "rkv/core/error.h"
+#include "rkv/core/json.h"
 
 namespace rkv {
 
 void KvPolicy::validate() const {
   method.validate();
   if (method.method == Method::FullKV) return;
-  RKV_CHECK(divide_length > 0, "divide_length must be positive (got ", divide_length, ")");
+  RKV_CHECK(divide_length > 0 && divide_length <= kMaxTokens, "divide_length must be in [1, ", kMaxTokens, "] (got ",
+            divide_length, ")");
 }
 
 int64_t KvPolicy::steady_capacity() const {
@@ -42,6 +44,22 @@ T get_as(const nlohmann::json& value, const std::string& key) {
   }
 }
 
+// An integer as written (16.7 or "16" is an error, not 16) within [min, max]
+// (4294967297 is an error, not 1); validate() then checks what the method needs.
+int64_t get_integer(const nlohmann::json& value, const std::string& key, int64_t min, int64_t max) {
+  RKV_CHECK(value.is_number(), "kv config: '", key, "' has the wrong type (", value.type_name(), "); expected an integer");
+  RKV_CHECK(value.is_number_integer(), "kv config: '", key, "' must be an integer (got ", value.dump(), ")");
+  const bool fits = value.is_number_unsigned() ? value.get<uint64_t>() <= static_cast<uint64_t>(max)
+                                               : value.get<int64_t>() >= min && value.get<int64_t>() <= max;
+  RKV_CHECK(fits, "kv config: '", key, "' = ", value.dump(), " is out of range [", min, ", ", max, "]");
+  return value.get<int64_t>();
+}
+
+double get_number(const nlohmann::json& value, const std::string& key) {
+  RKV_CHECK(value.is_number(), "kv config: '", key, "' has the wrong type (", value.type_name(), "); expected a number");
+  return value.get<double>();
+}
+
 }  // namespace
 
 KvPolicy parse_kv_policy(const nlohmann::json& config) {
@@ -54,7 +72,7 @@ KvPolicy parse_kv_policy(const nlohmann::json& config) {
     const auto& v = it.value();
     if (key == "method" || key == "compression" || key == "update_kv") continue;
     if (key == "divide_method") p.divide_method = parse_divide_method(get_as<std::string>(v, key));
-    else if (key == "divide_length") p.divide_length = get_as<int64_t>(v, key);
+    else if (key == "divide_length") p.divide_length = get_integer(v, key, 0, kMaxTokens);
     else if (key == "compression_content") p.content = parse_compression_content(get_as<std::string>(v, key));
     else if (key == "method_config") {
       RKV_CHECK(v.is_object(), "kv config: 'method_config' must be an object");
@@ -62,17 +80,17 @@ KvPolicy parse_kv_policy(const nlohmann::json& config) {
       for (auto m = v.begin(); m != v.end(); ++m) {
         const std::string& k = m.key();
         const auto& x = m.value();
-        if (k == "budget") c.budget = get_as<int64_t>(x, k);
-        else if (k == "window_size") c.window_size = get_as<int64_t>(x, k);
-        else if (k == "kernel_size") c.kernel_size = get_as<int>(x, k);
-        else if (k == "mix_lambda") c.mix_lambda = get_as<double>(x, k);
-        else if (k == "retain_ratio") c.retain_ratio = get_as<double>(x, k);
+        if (k == "budget") c.budget = get_integer(x, k, 0, kMaxTokens);
+        else if (k == "window_size") c.window_size = get_integer(x, k, 0, kMaxTokens);
+        else if (k == "kernel_size") c.kernel_size = static_cast<int>(get_integer(x, k, 0, INT32_MAX));
+        else if (k == "mix_lambda") c.mix_lambda = get_number(x, k);
+        else if (k == "retain_ratio") c.retain_ratio = get_number(x, k);
         else if (k == "retain_direction") c.retain_direction = parse_retain_direction(get_as<std::string>(x, k));
-        else if (k == "first_tokens") c.first_tokens = get_as<int64_t>(x, k);
+        else if (k == "first_tokens") c.first_tokens = get_integer(x, k, 0, kMaxTokens);
         else if (k == "gqa_pooling" || k == "pooling") c.gqa_pooling = parse_gqa_pooling(get_as<std::string>(x, k));
         else if (k == "keep_order") c.keep_order = parse_keep_order(get_as<std::string>(x, k));
         else if (k == "record_kept_token_indices") continue;
-        else if (k == "buffer") p.divide_length = get_as<int64_t>(x, k);
+        else if (k == "buffer") p.divide_length = get_integer(x, k, 0, kMaxTokens);
         else fail("kv config: unknown method_config key '", k, "'");
       }
     } else {
@@ -85,6 +103,7 @@ KvPolicy parse_kv_policy(const nlohmann::json& config) {
 
 KvPolicy load_kv_policy(const std::string& path) {
   std::string text = read_text_file(path);
+  check_json_depth(text, path);
   nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
   RKV_CHECK(!j.is_discarded(), path, ": not valid JSON");
   try {

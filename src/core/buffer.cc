@@ -2,15 +2,15 @@
 
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 #include <utility>
 
 #include "rkv/core/error.h"
@@ -91,24 +91,68 @@ MappedFile::~MappedFile() {
 MappedFile::MappedFile(MappedFile&& other) noexcept
     : path_(std::move(other.path_)), data_(std::exchange(other.data_, nullptr)), size_(std::exchange(other.size_, 0)) {}
 
-void write_file_atomically(const std::string& path, const void* bytes, size_t size) {
-  std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (!f) fail(path, ": cannot write: ", std::strerror(errno));
-  bool ok = size == 0 || std::fwrite(bytes, 1, size, f) == size;
-  ok = (std::fclose(f) == 0) && ok;
-  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    fail(path, ": write failed");
+uint64_t available_memory_bytes() {
+  uint64_t available = UINT64_MAX;
+  if (std::FILE* meminfo = std::fopen("/proc/meminfo", "r")) {
+    char key[64];
+    unsigned long long kib = 0;
+    while (std::fscanf(meminfo, "%63s %llu kB", key, &kib) == 2) {
+      if (std::strcmp(key, "MemAvailable:") == 0) {
+        available = static_cast<uint64_t>(kib) * 1024;
+        break;
+      }
+    }
+    std::fclose(meminfo);
   }
+  struct rlimit limit {};
+  if (::getrlimit(RLIMIT_AS, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY) {
+    uint64_t used = 0;  // the address space already mapped, in pages (first field of statm)
+    if (std::FILE* statm = std::fopen("/proc/self/statm", "r")) {
+      unsigned long long pages = 0;
+      if (std::fscanf(statm, "%llu", &pages) == 1) used = static_cast<uint64_t>(pages) * static_cast<uint64_t>(::getpagesize());
+      std::fclose(statm);
+    }
+    const uint64_t cap = static_cast<uint64_t>(limit.rlim_cur);
+    available = std::min(available, cap > used ? cap - used : 0);
+  }
+  return available;
 }
 
-std::string read_text_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail(path, ": cannot open: ", std::strerror(errno));
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+void require_memory(uint64_t bytes, const std::string& what) {
+  const uint64_t available = available_memory_bytes();
+  if (bytes <= available) return;
+  auto gib = [](uint64_t n) {
+    char text[64];
+    std::snprintf(text, sizeof text, "%.1f GiB", static_cast<double>(n) / (1024.0 * 1024.0 * 1024.0));
+    return std::string(text);
+  };
+  fail(what, ": ", bytes, " bytes (", gib(bytes), ") of memory needed, more than the ", gib(available), " available");
+}
+
+std::string read_text_file(const std::string& path, size_t max_bytes) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) fail(path, ": cannot open: ", std::strerror(errno));
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) fail(path, ": cannot examine: ", std::strerror(errno));
+  if (S_ISDIR(st.st_mode)) fail(path, ": is a folder, not a file");
+  if (S_ISREG(st.st_mode) && static_cast<uint64_t>(st.st_size) > max_bytes)
+    fail(path, ": ", st.st_size, " bytes, over the limit of ", max_bytes);
+  std::string text;
+  if (S_ISREG(st.st_mode)) text.reserve(static_cast<size_t>(st.st_size));
+  char chunk[1 << 16];
+  for (;;) {  // also pipes and devices (/dev/stdin), whose size is unknown
+    const ssize_t n = ::read(fd, chunk, sizeof chunk);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) fail(path, ": read failed: ", std::strerror(errno));
+    if (n == 0) break;
+    if (text.size() + static_cast<size_t>(n) > max_bytes) fail(path, ": over the limit of ", max_bytes, " bytes");
+    text.append(chunk, static_cast<size_t>(n));
+  }
+  return text;
 }
 
 }  // namespace rkv

@@ -1,8 +1,12 @@
 #include "rkv/core/thread_pool.h"
 
+#include <sched.h>
+
 #include <cstdlib>
 #include <exception>
 #include <utility>
+
+#include "rkv/core/error.h"
 
 namespace rkv {
 namespace {
@@ -32,22 +36,40 @@ int ThreadPool::default_threads() {
     int n = std::atoi(env);
     if (n > 0) return n;
   }
-  unsigned hw = std::thread::hardware_concurrency();
+  return available_cpus();
+}
+
+int ThreadPool::available_cpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0) return CPU_COUNT(&set);
+  const unsigned hw = std::thread::hardware_concurrency();
   return hw == 0 ? 1 : static_cast<int>(hw);
 }
 
 ThreadPool::ThreadPool(int threads) {
   if (threads <= 0) threads = default_threads();
-  for (int i = 1; i < threads; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
+  try {
+    workers_.reserve(static_cast<size_t>(threads - 1));
+    for (int i = 1; i < threads; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
+  } catch (const std::exception& e) {
+    const size_t started = workers_.size();
+    stop_workers();
+    fail("cannot start ", threads, " threads (", started + 1, " running when it failed: ", e.what(),
+         "); use fewer threads");
+  }
 }
 
-ThreadPool::~ThreadPool() {
+ThreadPool::~ThreadPool() { stop_workers(); }
+
+void ThreadPool::stop_workers() noexcept {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_.store(true);
   }
   work_ready_.notify_all();
   for (auto& t : workers_) t.join();
+  workers_.clear();
 }
 
 // Runs chunks of the current job until none is left. The claim (a CAS on

@@ -1,4 +1,5 @@
 #include "rkv/eval/results.h"
+#include "rkv/core/output_file.h"
 
 #include <filesystem>
 #include <fstream>

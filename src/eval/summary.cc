@@ -1,4 +1,5 @@
 #include "rkv/eval/summary.h"
+#include "rkv/core/output_file.h"
 
 #include <algorithm>
 #include <cmath>

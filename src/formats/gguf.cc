@@ -9,6 +9,7 @@
 #include <limits>
 
 #include "rkv/core/error.h"
+#include "rkv/core/output_file.h"
 
 namespace rkv {
 
@@ -657,40 +658,30 @@ std::vector<uint8_t> GgufWriter::header() const {
   return out;
 }
 
-void GgufWriter::write(const std::string& path) const {
-  const std::string tmp = path + ".tmp" + std::to_string(::getpid());
-  std::FILE* fp = std::fopen(tmp.c_str(), "wb");
-  RKV_CHECK(fp, path, ": cannot open for writing");
-  bool ok = true;
-  auto put = [&](const void* p, size_t n) { ok = ok && (n == 0 || std::fwrite(p, 1, n, fp) == n); };
+void GgufWriter::write(OutputFile& out) const {
   std::vector<uint8_t> head = header();
-  put(head.data(), head.size());
+  out.write(head.data(), head.size());
   uint64_t offset = 0;
   const std::vector<uint8_t> zeros(alignment_, 0);
   std::vector<uint8_t> deferred;
   for (const auto& t : tensors_) {
-    if (t.fill) {
+    if (t.fill) {  // an exception leaves the uncommitted OutputFile to remove itself
       deferred.assign(t.nbytes, 0);
-      try {
-        t.fill(deferred.data());
-      } catch (...) {
-        std::fclose(fp);
-        std::remove(tmp.c_str());
-        throw;
-      }
-      put(deferred.data(), t.nbytes);
+      t.fill(deferred.data());
+      out.write(deferred.data(), t.nbytes);
     } else {
-      put(t.bytes.data(), t.nbytes);
+      out.write(t.bytes.data(), t.nbytes);
     }
     uint64_t next = (offset + t.nbytes + alignment_ - 1) / alignment_ * alignment_;
-    put(zeros.data(), static_cast<size_t>(next - offset - t.nbytes));
+    out.write(zeros.data(), static_cast<size_t>(next - offset - t.nbytes));
     offset = next;
   }
-  ok = (std::fclose(fp) == 0) && ok;
-  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    fail(path, ": writing the GGUF file failed");
-  }
+}
+
+void GgufWriter::write(const std::string& path) const {
+  OutputFile out(path);
+  write(out);
+  out.commit();
 }
 
 }  // namespace rkv

@@ -6,6 +6,8 @@
 #include <nlohmann/json.hpp>
 
 #include "rkv/core/error.h"
+#include "rkv/core/json.h"
+#include "rkv/core/output_file.h"
 
 namespace rkv {
 
@@ -58,6 +60,7 @@ void SafetensorsFile::parse(const uint8_t* bytes, size_t size) {
   RKV_CHECK(header_len <= kMaxHeaderBytes, name_, ": header length ", header_len, " is not sane (limit ", kMaxHeaderBytes, ")");
   RKV_CHECK(header_len <= size - 8, name_, ": header length ", header_len, " runs past the end of the file (", size, " bytes)");
   const char* header_begin = reinterpret_cast<const char*>(bytes + 8);
+  check_json_depth(std::string_view(header_begin, header_len), name_ + ": header");
   nlohmann::json header = nlohmann::json::parse(header_begin, header_begin + header_len, nullptr, false);
   RKV_CHECK(!header.is_discarded(), name_, ": header is not valid JSON");
   RKV_CHECK(header.is_object(), name_, ": header is not a JSON object");
@@ -155,7 +158,7 @@ void SafetensorsWriter::add(const std::string& name, const TensorView& tensor) {
   entries_.push_back(std::move(e));
 }
 
-std::vector<uint8_t> SafetensorsWriter::serialize() const {
+std::vector<uint8_t> SafetensorsWriter::header() const {
   nlohmann::ordered_json header = nlohmann::ordered_json::object();
   if (!metadata_.empty()) header["__metadata__"] = metadata_;
   uint64_t offset = 0;
@@ -171,13 +174,25 @@ std::vector<uint8_t> SafetensorsWriter::serialize() const {
   uint64_t n = text.size();
   for (int i = 0; i < 8; ++i) out[i] = static_cast<uint8_t>(n >> (8 * i));
   std::memcpy(out.data() + 8, text.data(), text.size());
+  return out;
+}
+
+std::vector<uint8_t> SafetensorsWriter::serialize() const {
+  std::vector<uint8_t> out = header();
   for (const auto& e : entries_) out.insert(out.end(), e.bytes.begin(), e.bytes.end());
   return out;
 }
 
+void SafetensorsWriter::write(OutputFile& out) const {
+  const std::vector<uint8_t> head = header();
+  out.write(head.data(), head.size());
+  for (const auto& e : entries_) out.write(e.bytes.data(), e.bytes.size());
+}
+
 void SafetensorsWriter::write(const std::string& path) const {
-  std::vector<uint8_t> bytes = serialize();
-  write_file_atomically(path, bytes.data(), bytes.size());
+  OutputFile out(path);
+  write(out);
+  out.commit();
 }
 
 }  // namespace rkv

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "rkv/core/error.h"
+#include "rkv/core/json.h"
 #include "rkv/formats/gguf.h"
 
 namespace rkv {
@@ -71,15 +72,33 @@ std::string supported_architectures() {
   return s;
 }
 
+namespace {
+
+// The counts read from a file, checked before anything is sized by them (a
+// 1 KB config saying 10^9 layers must not allocate gigabytes first).
+void check_counts(const ModelConfig& c, const std::string& src) {
+  RKV_CHECK(c.hidden > 0 && c.hidden <= (1 << 20), src, ": hidden size ", c.hidden, " is not valid");
+  RKV_CHECK(c.n_layers > 0 && c.n_layers <= 4096, src, ": layer count ", c.n_layers, " is not valid");
+  RKV_CHECK(c.n_heads > 0 && c.n_heads <= 4096, src, ": attention head count ", c.n_heads, " is not valid");
+  RKV_CHECK(c.n_kv_heads > 0 && c.n_kv_heads <= c.n_heads && c.n_heads % c.n_kv_heads == 0, src, ": KV head count ", c.n_kv_heads,
+            " must divide the head count ", c.n_heads);
+  RKV_CHECK(c.head_dim > 0 && c.head_dim % 2 == 0 && c.head_dim <= 4096, src, ": head_dim ", c.head_dim, " must be even and positive");
+  RKV_CHECK(c.intermediate > 0 && c.intermediate <= (1 << 22), src, ": intermediate size ", c.intermediate, " is not valid");
+  RKV_CHECK(c.vocab_size > 0 && c.vocab_size <= (1 << 24), src, ": vocabulary size ", c.vocab_size, " is not valid");
+}
+
+// generation_config.json beside a config.json, for messages.
+std::string generation_source(const std::string& src) {
+  const std::string name = "config.json";
+  if (src.size() >= name.size() && src.compare(src.size() - name.size(), name.size(), name) == 0)
+    return src.substr(0, src.size() - name.size()) + "generation_config.json";
+  return src + " generation_config.json";
+}
+
+}  // namespace
+
 void ModelConfig::validate(const std::string& src) const {
-  RKV_CHECK(hidden > 0 && hidden <= (1 << 20), src, ": hidden size ", hidden, " is not valid");
-  RKV_CHECK(n_layers > 0 && n_layers <= 4096, src, ": layer count ", n_layers, " is not valid");
-  RKV_CHECK(n_heads > 0 && n_heads <= 4096, src, ": attention head count ", n_heads, " is not valid");
-  RKV_CHECK(n_kv_heads > 0 && n_kv_heads <= n_heads && n_heads % n_kv_heads == 0, src, ": KV head count ", n_kv_heads,
-            " must divide the head count ", n_heads);
-  RKV_CHECK(head_dim > 0 && head_dim % 2 == 0 && head_dim <= 4096, src, ": head_dim ", head_dim, " must be even and positive");
-  RKV_CHECK(intermediate > 0 && intermediate <= (1 << 22), src, ": intermediate size ", intermediate, " is not valid");
-  RKV_CHECK(vocab_size > 0 && vocab_size <= (1 << 24), src, ": vocabulary size ", vocab_size, " is not valid");
+  check_counts(*this, src);
   RKV_CHECK(rms_norm_eps > 0 && rms_norm_eps < 1, src, ": rms_norm_eps ", rms_norm_eps, " is not valid");
   RKV_CHECK(rope_theta > 1, src, ": rope_theta ", rope_theta, " is not valid");
   RKV_CHECK(rope_scaling.factor > 0 && std::isfinite(rope_scaling.factor), src, ": rope_scaling factor ",
@@ -146,6 +165,7 @@ float ModelConfig::rope_mscale() const {
 }
 
 ModelConfig parse_hf_config(std::string_view config_json, std::string_view generation_json, const std::string& src) {
+  check_json_depth(config_json, src);
   json j = json::parse(config_json.begin(), config_json.end(), nullptr, false);
   RKV_CHECK(!j.is_discarded() && j.is_object(), src, ": not a JSON object");
   ModelConfig c;
@@ -207,7 +227,8 @@ ModelConfig parse_hf_config(std::string_view config_json, std::string_view gener
       RKV_CHECK(r.high_freq_factor > r.low_freq_factor, src, ": llama3 rope_scaling needs high_freq_factor > low_freq_factor");
     }
   }
-  c.sliding_window.assign(static_cast<size_t>(std::max<int64_t>(c.n_layers, 0)), 0);
+  check_counts(c, src);
+  c.sliding_window.assign(static_cast<size_t>(c.n_layers), 0);
   int64_t window = get_int(j, "sliding_window", src, 0, false);
   if (window > 0) {
     if (c.architecture == "mistral") {
@@ -222,12 +243,14 @@ ModelConfig parse_hf_config(std::string_view config_json, std::string_view gener
   c.bos_id = get_int(j, "bos_token_id", src, -1, false);
   add_ids(j, "eos_token_id", src, c.eos_ids);
   if (!generation_json.empty()) {
+    const std::string gen_src = generation_source(src);
+    check_json_depth(generation_json, gen_src);
     json g = json::parse(generation_json.begin(), generation_json.end(), nullptr, false);
-    RKV_CHECK(!g.is_discarded() && g.is_object(), src, ": generation_config.json is not a JSON object");
-    add_ids(g, "eos_token_id", src, c.eos_ids);
-    c.default_temperature = get_num(g, "temperature", src, -1);
-    c.default_top_p = get_num(g, "top_p", src, -1);
-    c.default_top_k = get_int(g, "top_k", src, -1, false);
+    RKV_CHECK(!g.is_discarded() && g.is_object(), gen_src, ": not a JSON object");
+    add_ids(g, "eos_token_id", gen_src, c.eos_ids);
+    c.default_temperature = get_num(g, "temperature", gen_src, -1);
+    c.default_top_p = get_num(g, "top_p", gen_src, -1);
+    c.default_top_k = get_int(g, "top_k", gen_src, -1, false);
   }
   c.rope_style = RopeStyle::RotateHalf;
   c.validate(src);
@@ -272,7 +295,8 @@ ModelConfig config_from_gguf(const GgufFile& f) {
     c.rope_scaling.beta_fast = f.get_float(key("rope.scaling.yarn_beta_fast"), c.rope_scaling.beta_fast);
     c.rope_scaling.beta_slow = f.get_float(key("rope.scaling.yarn_beta_slow"), c.rope_scaling.beta_slow);
   }
-  c.sliding_window.assign(static_cast<size_t>(std::max<int64_t>(c.n_layers, 0)), 0);
+  check_counts(c, src);
+  c.sliding_window.assign(static_cast<size_t>(c.n_layers), 0);
   if (int64_t w = f.get_int(key("attention.sliding_window"), 0); w > 0)
     std::fill(c.sliding_window.begin(), c.sliding_window.end(), w);
   c.bos_id = f.get_int("tokenizer.ggml.bos_token_id", -1);

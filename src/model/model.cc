@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "rkv/core/error.h"
+#include "rkv/core/json.h"
 #include "rkv/formats/gguf.h"
 #include "rkv/formats/safetensors.h"
 #include "rkv/ops/attention.h"
@@ -64,17 +65,6 @@ using model_internal::tensor_name;
 // memory with transparent huge pages, which decoding streams 1.3-1.5x faster
 // than 4 KiB file pages on the machines we measured (TLB misses; ext4 file
 // mappings get no huge pages there) -- docs/PERFORMANCE.md.
-uint64_t available_memory_bytes() {
-  std::ifstream meminfo("/proc/meminfo");
-  std::string key;
-  uint64_t kib = 0;
-  while (meminfo >> key >> kib) {
-    if (key == "MemAvailable:") return kib * 1024;
-    meminfo.ignore(256, '\n');
-  }
-  return 0;
-}
-
 bool copy_weights_into_memory(const std::string& source) {
   if (const char* env = std::getenv("RKV_MMAP")) return std::string(env) == "0";
   uint64_t file_bytes = 0;

@@ -7,6 +7,7 @@
 
 #include "rkv/core/buffer.h"
 #include "rkv/core/error.h"
+#include "rkv/core/json.h"
 
 namespace rkv::model_internal {
 
@@ -108,7 +109,9 @@ HfWeights open_hf_weights(const std::string& folder) {
   } else {
     const fs::path index = path / "model.safetensors.index.json";
     RKV_CHECK(fs::exists(index), folder, ": neither model.safetensors nor model.safetensors.index.json in the folder");
-    auto j = nlohmann::json::parse(read_text_file(index.string()), nullptr, false);
+    const std::string text = read_text_file(index.string());
+    check_json_depth(text, index.string());
+    auto j = nlohmann::json::parse(text, nullptr, false);
     RKV_CHECK(!j.is_discarded() && j.is_object() && j.contains("weight_map") && j["weight_map"].is_object(),
               index.string(), ": no 'weight_map' object");
     std::map<std::string, size_t> files;

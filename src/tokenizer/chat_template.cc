@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "rkv/core/error.h"
+#include "rkv/core/json.h"
 #include "tokenizer/jinja.h"
 
 namespace rkv {
@@ -50,7 +51,9 @@ ChatTemplateConfig load_chat_template_config(const std::string& path_or_folder) 
   if (fs::exists(config, ec)) {
     nlohmann::json c;
     try {
-      c = nlohmann::json::parse(read_whole(config.string()));
+      const std::string text = read_whole(config.string());
+      check_json_depth(text, config.string());
+      c = nlohmann::json::parse(text);
     } catch (const nlohmann::json::exception& e) {
       fail(config.string(), ": not valid JSON: ", e.what());
     }
@@ -87,6 +90,8 @@ ChatTemplateConfig load_chat_template_config(const std::string& path_or_folder) 
 
 ChatTemplate::ChatTemplate(std::string source, std::string name, ChatTemplateLimits limits)
     : source_(std::move(source)), name_(std::move(name)), limits_(limits) {
+  RKV_CHECK(source_.size() <= limits_.max_source_bytes, name_, ": the template is ", source_.size(),
+            " bytes, over the limit of ", limits_.max_source_bytes);
   program_ = jinja::parse(source_, name_, limits_.max_depth);
 }
 

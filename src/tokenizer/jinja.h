@@ -74,6 +74,13 @@ enum class ExprKind {
 };
 
 struct Expr {
+  Expr() = default;
+  Expr(const Expr&) = delete;
+  Expr& operator=(const Expr&) = delete;
+  // Iterative: a chain such as {{ 1 + 1 + ... }} nests one node per term, so
+  // destroying the tree recursively could overflow the stack.
+  ~Expr();
+
   ExprKind kind = ExprKind::Literal;
   int line = 0;
   Value literal;                                   // Literal
@@ -82,6 +89,7 @@ struct Expr {
   std::vector<std::pair<std::string, std::unique_ptr<Expr>>> kwargs;  // Call / Filter / Test keyword args
   std::vector<std::string> ops;                    // Compare: operators between kids
   bool negated = false;                            // Test: is not
+  int height = 1;                                  // levels in this subtree (bounded by the parser)
 };
 using ExprPtr = std::unique_ptr<Expr>;
 

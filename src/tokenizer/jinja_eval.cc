@@ -352,7 +352,9 @@ struct Interp {
   struct Depth {
     Interp& in;
     Depth(Interp& i, int line) : in(i) {
-      if (++in.depth > in.limits.max_depth * 2) in.error(line, "template recursion too deep");
+      if (++in.depth > in.limits.max_depth * 2)
+        in.error(line, "template nested too deeply to evaluate (over ", in.limits.max_depth * 2,
+                 " levels: recursion, or a chain of that many operators, filters, attributes or calls)");
     }
     ~Depth() { --in.depth; }
   };

@@ -1,6 +1,7 @@
 // Lexer and parser of the chat-template Jinja subset, with jinja2's
 // whitespace rules as Hugging Face configures them (trim_blocks,
 // lstrip_blocks, one trailing newline dropped, newlines normalized).
+#include <algorithm>
 #include <cstring>
 #include <set>
 
@@ -9,6 +10,23 @@
 #include "tokenizer/jinja_text.h"
 
 namespace rkv::jinja {
+
+Expr::~Expr() {
+  std::vector<ExprPtr> pending;  // detached descendants, each freed once its own children are detached
+  auto detach_children = [&pending](Expr& e) {
+    for (auto& kid : e.kids)
+      if (kid) pending.push_back(std::move(kid));
+    for (auto& kw : e.kwargs)
+      if (kw.second) pending.push_back(std::move(kw.second));
+  };
+  detach_children(*this);
+  while (!pending.empty()) {
+    ExprPtr e = std::move(pending.back());
+    pending.pop_back();
+    detach_children(*e);
+  }  // e, now childless, is freed here without recursing
+}
+
 namespace {
 
 enum class T { Data, VarBegin, VarEnd, BlockBegin, BlockEnd, Name, Int, Float, String, Op, Eof };
@@ -542,6 +560,23 @@ class Parser {
 
   ExprPtr make(ExprKind kind, int line) { return new_expr(kind, line); }
 
+  // A node whose children are complete: its height is checked here, so that
+  // chains such as 1 + 1 + ... (one level per term, built by loops rather
+  // than recursion) are refused while parsing, like deep nesting.
+  ExprPtr sealed(ExprPtr n) {
+    int below = 0;
+    for (const auto& kid : n->kids)
+      if (kid) below = std::max(below, kid->height);
+    for (const auto& kw : n->kwargs)
+      if (kw.second) below = std::max(below, kw.second->height);
+    n->height = below + 1;
+    if (n->height > max_height())
+      error(n->line, "expression nested too deeply (over " + std::to_string(max_height()) +
+                         " levels: a chain of that many operators, filters, attributes or calls, or deep brackets)");
+    return n;
+  }
+  int max_height() const { return 2 * max_depth_; }
+
   ExprPtr parse_tuple(bool with_cond) {
     int line = cur().line;
     ExprPtr first = with_cond ? parse_expr() : parse_or();
@@ -552,7 +587,7 @@ class Parser {
       if (cur().type == T::VarEnd || cur().type == T::BlockEnd || is_name("if")) break;
       t->kids.push_back(with_cond ? parse_expr() : parse_or());
     }
-    return t;
+    return sealed(std::move(t));
   }
 
   ExprPtr parse_expr() {
@@ -567,7 +602,7 @@ class Parser {
       c->kids.push_back(std::move(e));
       c->kids.push_back(std::move(cond));
       c->kids.push_back(std::move(other));
-      e = std::move(c);
+      e = sealed(std::move(c));
     }
     return e;
   }
@@ -578,7 +613,7 @@ class Parser {
       auto n = make(ExprKind::Or, next().line);
       n->kids.push_back(std::move(e));
       n->kids.push_back(parse_and());
-      e = std::move(n);
+      e = sealed(std::move(n));
     }
     return e;
   }
@@ -589,7 +624,7 @@ class Parser {
       auto n = make(ExprKind::And, next().line);
       n->kids.push_back(std::move(e));
       n->kids.push_back(parse_not());
-      e = std::move(n);
+      e = sealed(std::move(n));
     }
     return e;
   }
@@ -599,7 +634,7 @@ class Parser {
       DepthGuard g(*this);
       auto n = make(ExprKind::Not, next().line);
       n->kids.push_back(parse_not());
-      return n;
+      return sealed(std::move(n));
     }
     return parse_compare();
   }
@@ -630,7 +665,7 @@ class Parser {
       cmp->ops.push_back(op);
       cmp->kids.push_back(parse_math1());
     }
-    return cmp ? std::move(cmp) : std::move(e);
+    return cmp ? sealed(std::move(cmp)) : std::move(e);
   }
 
   ExprPtr binary(const std::string& op, ExprPtr l, ExprPtr r, int line) {
@@ -638,7 +673,7 @@ class Parser {
     n->name = op;
     n->kids.push_back(std::move(l));
     n->kids.push_back(std::move(r));
-    return n;
+    return sealed(std::move(n));
   }
 
   ExprPtr parse_math1() {
@@ -656,7 +691,7 @@ class Parser {
     auto n = make(ExprKind::Concat, cur().line);
     n->kids.push_back(std::move(e));
     while (skip_op("~")) n->kids.push_back(parse_math2());
-    return n;
+    return sealed(std::move(n));
   }
 
   ExprPtr parse_math2() {
@@ -684,6 +719,7 @@ class Parser {
       Tok t = next();
       e = make(t.text == "-" ? ExprKind::Neg : ExprKind::Pos, t.line);
       e->kids.push_back(parse_unary(false));
+      e = sealed(std::move(e));
     } else {
       e = parse_postfix(parse_primary());
     }
@@ -733,7 +769,7 @@ class Parser {
           if (is_op(")")) break;
           tup->kids.push_back(parse_expr());
         }
-        first = std::move(tup);
+        first = sealed(std::move(tup));
       }
       expect_op(")");
       return first;
@@ -745,7 +781,7 @@ class Parser {
         if (!skip_op(",")) break;
       }
       expect_op("]");
-      return e;
+      return sealed(std::move(e));
     }
     if (skip_op("{")) {
       auto e = make(ExprKind::Dict, line);
@@ -756,7 +792,7 @@ class Parser {
         if (!skip_op(",")) break;
       }
       expect_op("}");
-      return e;
+      return sealed(std::move(e));
     }
     error(line, "unexpected " + describe(t) + " in an expression");
   }
@@ -788,13 +824,13 @@ class Parser {
           idx->literal = Value::integer(next().i);
           n->kids.push_back(std::move(e));
           n->kids.push_back(std::move(idx));
-          e = std::move(n);
+          e = sealed(std::move(n));
           continue;
         }
         auto n = make(ExprKind::Attr, line);
         n->name = expect_name();
         n->kids.push_back(std::move(e));
-        e = std::move(n);
+        e = sealed(std::move(n));
       } else if (skip_op("[")) {
         DepthGuard g(*this);
         ExprPtr parts[3];
@@ -814,20 +850,20 @@ class Parser {
           auto n = make(ExprKind::Slice, line);
           n->kids.push_back(std::move(e));
           for (auto& p : parts) n->kids.push_back(std::move(p));
-          e = std::move(n);
+          e = sealed(std::move(n));
         } else {
           if (!parts[0]) error(line, "empty subscript []");
           auto n = make(ExprKind::Item, line);
           n->kids.push_back(std::move(e));
           n->kids.push_back(std::move(parts[0]));
-          e = std::move(n);
+          e = sealed(std::move(n));
         }
       } else if (skip_op("(")) {
         DepthGuard g(*this);
         auto n = make(ExprKind::Call, line);
         n->kids.push_back(std::move(e));
         parse_call_args(*n);
-        e = std::move(n);
+        e = sealed(std::move(n));
       } else {
         return e;
       }
@@ -841,7 +877,7 @@ class Parser {
     while (skip_op(".")) n->name += "." + expect_name();
     n->kids.push_back(std::move(e));
     if (skip_op("(")) parse_call_args(*n);
-    return n;
+    return sealed(std::move(n));
   }
 
   ExprPtr parse_filter_expr(ExprPtr e) {
@@ -864,13 +900,13 @@ class Parser {
           DepthGuard g(*this);
           n->kids.push_back(parse_postfix(parse_primary()));
         }
-        e = std::move(n);
+        e = sealed(std::move(n));
       } else if (is_op("(")) {
         int line = next().line;
         auto n = make(ExprKind::Call, line);
         n->kids.push_back(std::move(e));
         parse_call_args(*n);
-        e = std::move(n);
+        e = sealed(std::move(n));
       } else {
         return e;
       }

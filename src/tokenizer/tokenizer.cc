@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "rkv/core/error.h"
+#include "rkv/core/json.h"
 #include "tokenizer/regex.h"
 #include "tokenizer/tokenizer_json.h"
 #include "tokenizer/tokenizer_impl.h"
@@ -350,6 +351,7 @@ void parse_post_processor(const json& j, Tokenizer::Impl& t, const std::string& 
 namespace tok {
 
 TokenizerJson read_tokenizer_json(std::string_view text, const std::string& source) {
+  check_json_depth(text, source);
   TokenizerJson out;
   json& j = out.doc;
   TokenizerJsonSax sax(j);
@@ -466,7 +468,9 @@ std::string config_token(const json& config, const char* key) {
 void apply_config(Tokenizer::Impl& t, const std::string& config_path, bool rebuild_post_processor) {
   json c;
   try {
-    c = json::parse(read_file(config_path));
+    const std::string text = read_file(config_path);
+    check_json_depth(text, config_path);
+    c = json::parse(text);
   } catch (const json::exception& e) {
     fail(config_path, ": not valid JSON: ", e.what());
   }

@@ -50,6 +50,7 @@ struct Dump {
   DType type = DType::F32;
   bool with_queries = true, with_positions = false;
   float poison = 0;  // NaN to poison a key
+  float scale = 1;   // keys and queries multiplied by this (1e20: finite values whose products overflow)
 };
 
 std::string write_dump(const test::TempDir& dir, const Dump& s, const std::string& name = "in.safetensors") {
@@ -62,6 +63,8 @@ std::string write_dump(const test::TempDir& dir, const Dump& s, const std::strin
   };
   std::vector<float> k = make(s.hkv * s.n * s.d), v = make(s.hkv * s.n * s.d), q = make(s.hq * s.m * s.d);
   if (s.poison != 0 || std::isnan(s.poison)) k[5] = s.poison;
+  for (auto* values : {&k, &q})
+    for (auto& x : *values) x *= s.scale;
   SafetensorsWriter w;
   auto add = [&](const std::string& tname, std::vector<float>& data, Shape shape) {
     if (s.type == DType::F32) return w.add(tname, TensorView(data.data(), DType::F32, shape));
@@ -164,12 +167,18 @@ TEST(CompressCli, BadInputIsOneLineErrorAndExitTwo) {
   short_window.m = 4;
   Dump nan;
   nan.poison = NAN;
+  Dump overflowing;
+  overflowing.scale = 1e20f;
   std::string good = write_dump(dir, Dump{}, "good.safetensors");
   std::vector<Case> cases = {
       {{"compress", "-i", write_dump(dir, no_queries, "nq.safetensors"), "--budget", "24"}, "missing tensor 'queries'"},
       {{"compress", "-i", write_dump(dir, odd_heads, "oh.safetensors"), "--budget", "24"}, "not a multiple"},
       {{"compress", "-i", write_dump(dir, short_window, "sw.safetensors"), "--budget", "24"}, "larger than the 4 query rows"},
       {{"compress", "-i", write_dump(dir, nan, "nan.safetensors"), "--budget", "24"}, "non-finite"},
+      {{"compress", "-i", write_dump(dir, overflowing, "big.safetensors"), "--budget", "24", "-o", dir.path("never")},
+       "compression: KV head 0: the importance of slot 0 is NaN (keys or queries too large for float32 scores)"},
+      {{"compress", "-i", write_dump(dir, overflowing, "big.safetensors"), "--method", "snapkv", "--budget", "24"},
+       "KV head 0"},
       {{"compress", "-i", dir.path("absent.safetensors")}, "cannot open"},
       {{"compress", "-i", good, "--budget", "8", "--window", "8"}, "must be larger than window_size"},
       {{"compress", "-i", good, "--kernel", "4"}, "kernel_size must be odd"},
@@ -192,6 +201,7 @@ TEST(CompressCli, BadInputIsOneLineErrorAndExitTwo) {
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
     EXPECT_TRUE(r.out.empty());
   }
+  EXPECT_FALSE(std::filesystem::exists(dir.path("never"))) << "no output after non-finite scores";
   // wrong rank
   {
     SafetensorsWriter w;

@@ -35,8 +35,8 @@ TEST(VisualizeCli, PageRendersTokensAndKeptMarksInChromium) {
     GTEST_SKIP() << "chromium not installed";
   }
   test::TempDir dir;
-  std::vector<std::string> tokens = {"Once", " upon", " a", " time", "</script>", " <b>x</b>"};
-  for (int i = 0; i < 34; ++i) tokens.push_back(" w" + std::to_string(i));
+  std::vector<std::string> tokens = {"Once", " upon", " a", " time", "</script>", " <b>x</b>", "<!--<script>", " &amp;\u2028"};
+  for (int i = 0; i < 32; ++i) tokens.push_back(" w" + std::to_string(i));
   std::ofstream(dir.path("tokens.json")) << json(tokens).dump();
   // Two events, two layers, two heads; event 1 layer 1 head 1 keeps positions p % 4 != 2 of 30.
   std::ofstream trace(dir.path("trace.jsonl"));
@@ -66,6 +66,29 @@ TEST(VisualizeCli, PageRendersTokensAndKeptMarksInChromium) {
   EXPECT_EQ(count(dom, "class=\"tok future\""), 10);  // tokens after the trace's length
   EXPECT_NE(dom.find("kept " + std::to_string(expected_kept) + " of 30 tokens"), std::string::npos);
   EXPECT_NE(dom.find("&lt;/script&gt;"), std::string::npos) << "token text must be escaped, not markup";
+}
+
+// The embedded JSON holds no '<', '>' or '&' (so no token can end the
+// script element or open a comment that hides the rest of the page) and no
+// raw U+2028 / U+2029, and still decodes to the tokens.
+TEST(VisualizeCli, EmbeddedDataCannotBreakOutOfItsScript) {
+  test::TempDir dir;
+  const std::vector<std::string> tokens = {"<!--<script>", "</script>", "a&b>c", "line\u2028sep\u2029", "</SCRIPT ", "]]>"};
+  std::ofstream(dir.path("tokens.json")) << json(tokens).dump();
+  std::ofstream(dir.path("trace.jsonl")) << R"({"event": 0, "step": 4, "length": 6, "layer": 0, "kept_positions": [[0, 2]]})"
+                                         << "\n";
+  auto r = test::run_rkv({"visualize", "--trace", dir.path("trace.jsonl"), "--tokens", dir.path("tokens.json"), "-o",
+                          dir.path("page.html")});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::ifstream in(dir.path("page.html"));
+  const std::string page((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string open = "<script type=\"application/json\" id=\"data\">";
+  const size_t begin = page.find(open), end = page.find("</script>", begin);
+  ASSERT_NE(begin, std::string::npos);
+  ASSERT_NE(end, std::string::npos);
+  const std::string payload = page.substr(begin + open.size(), end - begin - open.size());
+  for (const char* bad : {"<", ">", "&", "\u2028", "\u2029"}) EXPECT_EQ(payload.find(bad), std::string::npos) << bad;
+  EXPECT_EQ(json::parse(payload)["tokens"].get<std::vector<std::string>>(), tokens);
 }
 
 TEST(VisualizeCli, BadTraceIsAClearError) {

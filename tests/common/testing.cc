@@ -2,8 +2,12 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <chrono>
+#include <thread>
 
 #include <cstdlib>
 #include <fstream>
@@ -61,17 +65,51 @@ static std::string slurp(const fs::path& p) {
 }
 
 CommandResult run_rkv(const std::vector<std::string>& args, const std::string& stdin_text) {
+  RunOptions options;
+  options.stdin_text = stdin_text;
+  return run_rkv(args, options);
+}
+
+bool sanitized_build() {
+#if defined(__SANITIZE_ADDRESS__)
+  return true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+  return true;
+#else
+  return false;
+#endif
+#else
+  return false;
+#endif
+}
+
+CommandResult run_rkv(const std::vector<std::string>& args, const RunOptions& options) {
   TempDir tmp;
   std::string in_path = tmp.path("stdin"), out_path = tmp.path("stdout"), err_path = tmp.path("stderr");
-  std::ofstream(in_path, std::ios::binary) << stdin_text;
+  std::ofstream(in_path, std::ios::binary) << options.stdin_text;
+  const std::string stdout_target = options.stdout_path.empty() ? out_path : options.stdout_path;
   pid_t pid = fork();
   if (pid == 0) {
     int in = open(in_path.c_str(), O_RDONLY);
-    int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int out = options.stdout_path.empty() ? open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644)
+                                          : open(stdout_target.c_str(), O_WRONLY);
+    if (options.stdout_closed_pipe) {
+      int ends[2];
+      if (pipe(ends) != 0) _exit(126);
+      close(ends[0]);
+      out = ends[1];
+    }
     int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     dup2(in, 0);
     dup2(out, 1);
     dup2(err, 2);
+    if (!options.cwd.empty() && chdir(options.cwd.c_str()) != 0) _exit(126);
+    for (const auto& [name, value] : options.env) setenv(name.c_str(), value.c_str(), 1);
+    if (options.address_space_bytes > 0) {
+      struct rlimit limit {options.address_space_bytes, options.address_space_bytes};
+      setrlimit(RLIMIT_AS, &limit);
+    }
     std::vector<char*> argv;
     std::string binary = RKV_BINARY;
     argv.push_back(binary.data());
@@ -82,10 +120,25 @@ CommandResult run_rkv(const std::vector<std::string>& args, const std::string& s
     _exit(127);
   }
   int status = 0;
-  waitpid(pid, &status, 0);
   CommandResult r;
+  const auto start = std::chrono::steady_clock::now();
+  bool signalled = false;
+  for (;;) {
+    if (waitpid(pid, &status, WNOHANG) == pid) break;
+    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (options.signal_after_seconds > 0 && !signalled && elapsed >= options.signal_after_seconds) {
+      kill(pid, options.signal_to_send);
+      signalled = true;
+    }
+    if (options.timeout_seconds > 0 && elapsed >= options.timeout_seconds && !r.timed_out) {
+      kill(pid, SIGKILL);
+      r.timed_out = true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  r.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  r.out = slurp(out_path);
+  if (options.stdout_path.empty()) r.out = slurp(out_path);
   r.err = slurp(err_path);
   return r;
 }

@@ -32,7 +32,9 @@ class TempDir {
 };
 
 struct CommandResult {
-  int exit_code = -1;
+  int exit_code = -1;   // 128 + signal when killed by one
+  int signal = 0;       // the signal that ended it, or 0
+  bool timed_out = false;
   std::string out, err;
 };
 // Runs the rkv binary with args (no shell), capturing stdout and stderr.
@@ -64,6 +66,24 @@ class BackgroundProcess {
   int pid_ = -1;
   int exit_code_ = -1;
 };
+
+// How to run it for tests of hostile input and faults.
+struct RunOptions {
+  std::string stdin_text;
+  std::string cwd;                 // working directory ("": the test's)
+  std::string stdout_path;         // write stdout here (e.g. /dev/full) instead of capturing it
+  bool stdout_closed_pipe = false; // stdout is a pipe whose reader has gone (writes fail with EPIPE)
+  double timeout_seconds = 0;      // > 0: SIGKILL after this long (timed_out = true)
+  double signal_after_seconds = 0; // > 0: send `signal_to_send` after this long
+  int signal_to_send = 0;
+  uint64_t address_space_bytes = 0;  // > 0: RLIMIT_AS of the child (ulimit -v)
+  std::vector<std::pair<std::string, std::string>> env;  // set in the child
+};
+CommandResult run_rkv(const std::vector<std::string>& args, const RunOptions& options);
+
+// Whether this build runs under AddressSanitizer (which needs an unlimited
+// address space: address_space_bytes must stay 0 there).
+bool sanitized_build();
 
 }  // namespace rkv::test
 

@@ -197,6 +197,31 @@ TEST(CompressionProperties, AtBudgetEverySlotIsKeptAndASecondPassKeepsTheSameSet
   }
 }
 
+// Finite keys and queries whose dot products overflow float32 give NaN
+// scores: every scoring method refuses them, naming the head, instead of
+// keeping an arbitrary set.
+TEST(CompressionProperties, NonFiniteScoresAreNamedErrors) {
+  std::mt19937 rng(5);
+  RandomLayer l = random_layer(rng, 2, 2, 16, 40, 8, 0.0);
+  for (auto& k : l.keys) k *= 1e20f;
+  for (auto& q : l.queries) q *= 1e20f;
+  for (Method method : {Method::RKV, Method::SnapKV, Method::H2O}) {
+    CompressionConfig c = default_config(method);
+    c.budget = 24;
+    try {
+      fast_select(l, c, DType::F32, 2);
+      ADD_FAILURE() << method_name(method) << " ranked non-finite scores";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("KV head 0"), std::string::npos) << e.what();
+    }
+  }
+  {  // streamingllm keeps by position and computes no scores
+    CompressionConfig c = default_config(Method::StreamingLLM);
+    c.budget = 24;
+    EXPECT_EQ(fast_select(l, c, DType::F32, 2).keep[0].size(), 24u);  // no scores, nothing to check
+  }
+}
+
 TEST(CompressionProperties, BelowBudgetIsIdentity) {
   std::mt19937 rng(1);
   RandomLayer l = random_layer(rng, 2, 2, 16, 31, 8, 0.0);

@@ -78,6 +78,18 @@ TEST(KvPolicy, RejectsBadConfigurationsByName) {
   EXPECT_NE(error_of(R"({"method": "rkv", "divide_length": 0})").find("divide_length"), std::string::npos);
   EXPECT_NE(error_of(R"({"method": "rkv", "method_config": {"budget": "many"}})").find("wrong type"), std::string::npos);
   EXPECT_NE(error_of(R"({"method": "quantum"})").find("quantum"), std::string::npos);
+  // Integers are integers, in range: not truncated, not wrapped.
+  EXPECT_NE(error_of(R"({"method": "rkv", "method_config": {"budget": 16.7}})").find("'budget' must be an integer (got 16.7)"),
+            std::string::npos);
+  EXPECT_NE(error_of(R"({"method": "rkv", "method_config": {"kernel_size": 4294967297}})").find("'kernel_size' = 4294967297 is out of range"),
+            std::string::npos);
+  EXPECT_NE(error_of(R"({"method": "rkv", "method_config": {"budget": 9223372036854775807}})").find("out of range"),
+            std::string::npos);
+  EXPECT_NE(error_of(R"({"method": "rkv", "method_config": {"budget": 18446744073709551615}})").find("out of range"),
+            std::string::npos);
+  EXPECT_NE(error_of(R"({"method": "rkv", "divide_length": -1})").find("out of range"), std::string::npos);
+  EXPECT_NE(error_of(R"({"method": "rkv", "method_config": {"mix_lambda": "0.5"}})").find("wrong type"), std::string::npos);
+  EXPECT_EQ(error_of(R"({"method": "rkv", "method_config": {"budget": 64, "kernel_size": 5, "mix_lambda": 1}})"), "");
 }
 
 TEST(CompressionSchedule, StepLengthNewlineAndThink) {

@@ -1,9 +1,11 @@
-// AlignedBuffer: alignment, zero fill and ownership for both page kinds.
+// AlignedBuffer: alignment, zero fill and ownership for both page kinds;
+// require_memory's named error.
 #include <cstdint>
 #include <utility>
 
 #include "common/testing.h"
 #include "rkv/core/buffer.h"
+#include "rkv/core/error.h"
 
 namespace rkv {
 namespace {
@@ -40,6 +42,20 @@ TEST(AlignedBuffer, HugeStartsOnA2MiBBoundaryAndIsWritable) {
   other = std::move(moved);  // frees the 16-byte buffer, takes the mapping
   EXPECT_EQ(other.size(), n);
   EXPECT_EQ(other.as<uint8_t>()[0], 1);
+}
+
+TEST(RequireMemory, NamesWhatAndHowMuchWhenItCannotFit) {
+  EXPECT_GT(available_memory_bytes(), uint64_t{1} << 20);
+  EXPECT_NO_THROW(require_memory(1 << 20, "a small buffer"));
+  const uint64_t huge = uint64_t{1} << 60;
+  try {
+    require_memory(huge, "the test's buffer");
+    FAIL() << "2^60 bytes fit";
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("the test's buffer: 1152921504606846976 bytes (1073741824.0 GiB)"), std::string::npos) << what;
+    EXPECT_NE(what.find("available"), std::string::npos) << what;
+  }
 }
 
 }  // namespace

@@ -1,9 +1,16 @@
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <cstdio>
+#include <cstdlib>
 #include <mutex>
 #include <numeric>
 #include <vector>
 
 #include "common/testing.h"
+#include "rkv/core/error.h"
 #include "rkv/core/thread_pool.h"
 #include "rkv/core/tensor.h"
 
@@ -51,6 +58,46 @@ TEST(ThreadPool, ManyShortJobsOnAnOversubscribedPool) {
     });
     for (int64_t i = 0; i < n; ++i) ASSERT_EQ(out[static_cast<size_t>(i)], job) << "job " << job << " index " << i;
     for (int64_t i = 0; i < n; ++i) out[static_cast<size_t>(i)] = 0;
+  }
+}
+
+// Threads that cannot be started (here: an address-space limit that holds
+// only a few thread stacks) are an rkv::Error from the constructor, and the
+// threads already running are stopped: no hang, no std::terminate.
+TEST(ThreadPool, ThreadsThatCannotStartAreANamedError) {
+  if (test::sanitized_build()) GTEST_SKIP() << "AddressSanitizer needs an unlimited address space";
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::alarm(20);  // a hang ends the child with SIGALRM, which the parent reports
+    uint64_t mapped_pages = 0;
+    if (std::FILE* statm = std::fopen("/proc/self/statm", "r")) {
+      unsigned long long pages = 0;
+      if (std::fscanf(statm, "%llu", &pages) == 1) mapped_pages = pages;
+      std::fclose(statm);
+    }
+    const rlim_t limit = static_cast<rlim_t>(mapped_pages * ::getpagesize() + (size_t{64} << 20));
+    struct rlimit as {limit, limit};
+    if (::setrlimit(RLIMIT_AS, &as) != 0) ::_exit(3);
+    try {
+      ThreadPool pool(1000);  // 8 MiB of stack each: far more than 64 MiB
+      ::_exit(4);
+    } catch (const Error& e) {
+      ::_exit(std::string(e.what()).find("cannot start 1000 threads") != std::string::npos ? 0 : 5);
+    } catch (...) {
+      ::_exit(6);
+    }
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status)) << "ended by signal " << WTERMSIG(status);
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "3: setrlimit failed, 4: no error, 5: wrong message, 6: not rkv::Error";
+}
+
+TEST(ThreadPool, AvailableCpusIsPositiveAndTheDefault) {
+  EXPECT_GE(ThreadPool::available_cpus(), 1);
+  if (!std::getenv("RKV_THREADS")) {
+    EXPECT_EQ(ThreadPool(0).size(), ThreadPool::available_cpus());
   }
 }
 

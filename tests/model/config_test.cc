@@ -7,6 +7,7 @@
 #include "common/testing.h"
 #include "rkv/core/buffer.h"
 #include "rkv/core/error.h"
+#include "rkv/formats/gguf.h"
 #include "rkv/model/config.h"
 
 namespace rkv {
@@ -95,6 +96,53 @@ TEST(Config, NamedErrors) {
   std::string d = kQwen2;
   EXPECT_NE(err(d.replace(d.find("\"hidden_size\":128"), 17, "\"hidden_size\":\"x\"")).find("hidden_size"),
             std::string::npos);
+}
+
+// Counts from a small file are checked before anything is sized by them: a
+// billion layers (or 2^32 - 1) is an immediate named error, not gigabytes of
+// per-layer vectors first (the test would exhaust memory or time otherwise).
+TEST(Config, HugeCountsAreRejectedBeforeAllocating) {
+  for (const char* layers : {"1000000000", "4294967295", "9223372036854775807"}) {
+    std::string c = kQwen2;
+    c.replace(c.find("\"num_hidden_layers\":3"), 21, std::string("\"num_hidden_layers\":") + layers);
+    try {
+      parse_hf_config(c, "", "config.json");
+      ADD_FAILURE() << layers << " layers accepted";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("layer count " + std::string(layers)), std::string::npos) << e.what();
+    }
+  }
+  test::TempDir dir;
+  for (uint32_t blocks : {1000000000u, 4294967295u}) {
+    GgufWriter w;
+    w.set_string("general.architecture", "qwen2");
+    w.set_u32("qwen2.embedding_length", 64);
+    w.set_u32("qwen2.block_count", blocks);
+    w.set_u32("qwen2.feed_forward_length", 128);
+    w.set_u32("qwen2.attention.head_count", 4);
+    std::vector<float> embedding(64 * 300);
+    w.add_tensor("token_embd.weight", DType::F32, {64, 300}, embedding.data(), embedding.size() * 4);
+    w.write(dir.path("m.gguf"));
+    GgufFile file(dir.path("m.gguf"));
+    try {
+      config_from_gguf(file);
+      ADD_FAILURE() << blocks << " blocks accepted";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("layer count " + std::to_string(blocks)), std::string::npos) << e.what();
+    }
+  }
+}
+
+// A problem in generation_config.json is reported as that file's.
+TEST(Config, GenerationConfigErrorsNameThatFile) {
+  for (const char* generation : {"[1", R"({"eos_token_id": "x"})", R"({"top_k": 1.5})"}) {
+    try {
+      parse_hf_config(kQwen2, generation, "/models/m/config.json");
+      ADD_FAILURE() << generation << " accepted";
+    } catch (const Error& e) {
+      EXPECT_EQ(std::string(e.what()).rfind("/models/m/generation_config.json: ", 0), 0u) << e.what();
+    }
+  }
 }
 
 // Random byte mutations of a real config: parse or rkv::Error.

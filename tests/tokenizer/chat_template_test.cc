@@ -260,12 +260,46 @@ TEST(ChatTemplateConfig, SpecialTokensAndTemplateSources) {
   EXPECT_THROW(ChatTemplate::from_tokenizer_config(dir.path("none.json")), Error);
 }
 
+// A left-associative chain nests one syntax-tree node per term: a long one
+// is a named error while parsing (not a stack overflow while evaluating or
+// destroying the tree); n-ary chains (~) still render; a template over
+// max_source_bytes is refused before parsing.
+TEST(ChatTemplateJinja, LongChainsAndHugeTemplatesAreNamedErrors) {
+  auto chain = [](const std::string& head, const std::string& term, int terms) {
+    std::string tpl = "{{ " + head;
+    tpl.reserve(tpl.size() + term.size() * static_cast<size_t>(terms) + 3);
+    for (int k = 0; k < terms; ++k) tpl += term;
+    return tpl + " }}";
+  };
+  auto error_of = [](const std::string& tpl, const ChatTemplateLimits& limits) -> std::string {
+    try {
+      ChatTemplate(tpl, "t", limits).render_context(ctx());
+    } catch (const Error& e) {
+      return e.what();
+    }
+    return "rendered";
+  };
+  ChatTemplateLimits big_source;
+  big_source.max_source_bytes = size_t(64) << 20;
+  constexpr int kTerms = 100000;
+  for (const auto& [head, term] : std::vector<std::pair<std::string, std::string>>{
+           {"1", "+1"}, {"1", "*1"}, {"1", " and 1"}, {"0", " or 0"}, {"x", "|abs"}, {"d", ".k"}, {"messages", "[0]"},
+           {"range", "(1)"}, {"1", " if 1"}, {"1", " is defined"}, {"-1", "**1"}}) {
+    EXPECT_NE(error_of(chain(head, term, kTerms), big_source).find("expression nested too deeply"), std::string::npos) << term;
+  }
+  EXPECT_NE(error_of(chain("1", "+1", 600000), {}).find("over the limit of 1048576"), std::string::npos);
+  EXPECT_EQ(ChatTemplate(chain("1", "+1", 150), "t").render_context(ctx()), "151");
+  EXPECT_EQ(ChatTemplate(chain("'a'", "~'b'", kTerms), "t", big_source).render_context(ctx()).size(), size_t{kTerms} + 1);
+}
+
 // Replays the fuzzer's seed corpus: each seed parses and renders or fails
-// with rkv::Error; the well-formed seeds render.
+// with rkv::Error; the well-formed seeds render, the deep_* / long_* seeds
+// (nesting and left-associative chains far past the limits) fail with the
+// depth error.
 TEST(ChatTemplateCorpus, EverySeedRendersOrFailsCleanly) {
   std::filesystem::path dir = std::filesystem::path(RKV_SOURCE_DIR) / "fuzz" / "corpus" / "chat_template";
   ASSERT_TRUE(std::filesystem::exists(dir));
-  int files = 0, rendered = 0;
+  int files = 0, rendered = 0, too_deep = 0;
   for (const auto& entry : std::filesystem::directory_iterator(dir)) {
     std::ifstream in(entry.path(), std::ios::binary);
     std::stringstream ss;
@@ -278,11 +312,17 @@ TEST(ChatTemplateCorpus, EverySeedRendersOrFailsCleanly) {
                {{"bos_token", "<s>"}});
       ++rendered;
     } catch (const Error& e) {
+      if (name.rfind("deep_", 0) == 0 || name.rfind("long_", 0) == 0) {
+        ++too_deep;
+        EXPECT_NE(std::string(e.what()).find("nested too deeply"), std::string::npos) << name << ": " << e.what();
+        continue;
+      }
       EXPECT_TRUE(name == "unclosed.jinja" || name == "unsupported.jinja") << name << ": " << e.what();
     }
   }
-  EXPECT_GE(files, 7);
-  EXPECT_EQ(rendered, files - 2);
+  EXPECT_GE(files, 21);
+  EXPECT_GE(too_deep, 14);
+  EXPECT_EQ(rendered, files - 2 - too_deep);
 }
 
 }  // namespace

@@ -53,7 +53,9 @@ class Compressor {
   const CompressionConfig& config() const { return config_; }
 
   // Keep lists for the snapshot (identity when n < budget or method fullkv).
-  // `scores`, when given, receives the per-head arrays.
+  // `scores`, when given, receives the per-head arrays. A non-finite score
+  // (keys or queries whose products overflow float32) is rkv::Error naming
+  // the KV head and slot.
   KeepLists select(const LayerSnapshot& layer, ThreadPool& pool, LayerScores* scores = nullptr) const;
 
  private:

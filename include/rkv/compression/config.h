@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <climits>
 #include <string>
 
 #include "rkv/ops/redundancy.h"
@@ -16,6 +17,11 @@ enum class GqaPooling { Max, Mean };
 // topk: the reference's order (selected tokens by descending score, then the
 // window). position: every kept token re-sorted by original position.
 enum class KeepOrder { TopK, Position };
+
+// The most tokens a budget, window or compression interval may name:
+// positions are 32-bit, so larger counts are errors, and sizes computed from
+// them cannot overflow 64-bit arithmetic.
+constexpr int64_t kMaxTokens = INT32_MAX;
 
 struct CompressionConfig {
   Method method = Method::RKV;

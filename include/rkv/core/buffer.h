@@ -1,5 +1,6 @@
-// core/buffer: owning, 64-byte aligned, zero-initialised byte buffers, and
-// read-only memory-mapped files.
+// core/buffer: owning, 64-byte aligned, zero-initialised byte buffers,
+// read-only memory-mapped files, whole text files, and how much memory the
+// process may still take.
 #pragma once
 
 #include <cstddef>
@@ -58,9 +59,16 @@ class MappedFile {
   size_t size_ = 0;
 };
 
-// Writes `bytes` to `path` atomically: a temporary file beside it, then rename,
-// so a failed run never leaves a partial file.
-void write_file_atomically(const std::string& path, const void* bytes, size_t size);
-std::string read_text_file(const std::string& path);
+// Memory this process can still take: the kernel's MemAvailable, lowered by
+// an address-space limit (ulimit -v) where one is set.
+uint64_t available_memory_bytes();
+// Throws rkv::Error "<what>: N bytes (X GiB) of memory needed, more than the
+// Y GiB available" when `bytes` exceeds available_memory_bytes(): for sizes
+// that come from files and flags, checked before the allocation is attempted.
+void require_memory(uint64_t bytes, const std::string& what);
+
+// The whole file (a regular file, pipe or device such as /dev/stdin). A
+// folder, an unreadable file or one over `max_bytes` is rkv::Error naming it.
+std::string read_text_file(const std::string& path, size_t max_bytes = size_t(1) << 30);
 
 }  // namespace rkv

@@ -11,6 +11,9 @@
 // Decoding one token makes ~200 short parallel_for calls; waking a sleeping
 // thread costs tens of microseconds (more in a VM), so idle workers and the
 // waiting caller first spin for a short while (kSpin) and only then sleep.
+// Threads beyond the CPUs therefore slow everything down: callers that take
+// a thread count from users cap it at available_cpus() (apps/rkv/flags.h).
+// A thread that cannot be started is rkv::Error (the others are stopped).
 #pragma once
 
 #include <atomic>
@@ -35,7 +38,8 @@ class ThreadPool {
   int size() const { return static_cast<int>(workers_.size()) + 1; }
   void parallel_for(int64_t n, const std::function<void(int64_t begin, int64_t end)>& fn);
 
-  static int default_threads();  // RKV_THREADS or hardware concurrency
+  static int default_threads();  // RKV_THREADS or available_cpus()
+  static int available_cpus();   // CPUs this process may run on (its affinity mask)
 
   // How long an idle thread polls before it sleeps.
   static constexpr std::chrono::microseconds kSpin{200};
@@ -43,6 +47,7 @@ class ThreadPool {
  private:
   void worker_loop(int index);
   void run_chunks(uint64_t generation);
+  void stop_workers() noexcept;
 
   std::vector<std::thread> workers_;
   std::mutex mutex_;

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "rkv/core/buffer.h"
+#include "rkv/core/output_file.h"
 #include "rkv/core/dtype.h"
 #include "rkv/core/error.h"
 
@@ -173,7 +174,9 @@ class GgufWriter {
 
   // The whole file in memory (deferred tensors are filled into it in place).
   std::vector<uint8_t> serialize() const;
-  // Streams the file to a temporary beside `path`, then renames it.
+  // Streams the file into `out` (not committed: the caller commits).
+  void write(OutputFile& out) const;
+  // Streams the file to `path` all or nothing (core/output_file.h).
   void write(const std::string& path) const;
 
  private:

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "rkv/core/buffer.h"
+#include "rkv/core/output_file.h"
 #include "rkv/core/tensor.h"
 
 namespace rkv {
@@ -45,13 +46,16 @@ class SafetensorsFile {
   std::vector<AlignedBuffer> copies_;  // tensors whose data was not aligned in the file
 };
 
-// Collects named tensors and writes one safetensors file atomically
-// (temporary file + rename). Accepts any contiguous view; data is copied at add().
+// Collects named tensors and writes one safetensors file all or nothing
+// (core/output_file.h). Accepts any contiguous view; data is copied at add().
 class SafetensorsWriter {
  public:
   void add(const std::string& name, const TensorView& tensor);
   void set_metadata(const std::string& key, const std::string& value) { metadata_[key] = value; }
+  // Streams the file to `path` all or nothing (core/output_file.h), or into
+  // `out` (not committed: the caller commits).
   void write(const std::string& path) const;
+  void write(OutputFile& out) const;
   std::vector<uint8_t> serialize() const;
 
  private:
@@ -61,6 +65,7 @@ class SafetensorsWriter {
     Shape shape;
     std::vector<uint8_t> bytes;
   };
+  std::vector<uint8_t> header() const;  // length prefix and JSON header, padded
   std::vector<Entry> entries_;
   std::map<std::string, std::string> metadata_;
 };

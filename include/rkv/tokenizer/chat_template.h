@@ -25,6 +25,7 @@ struct ChatTemplateLimits {
   size_t max_output_bytes = size_t(64) << 20;  // also bounds every string / list built
   size_t max_steps = 20'000'000;                // loop iterations + statements + calls
   int max_depth = 200;                          // template nesting and macro recursion
+  size_t max_source_bytes = size_t(1) << 20;    // the template text (real ones are a few KiB)
 };
 
 // What tokenizer_config.json (or chat_template.jinja beside it) says about
