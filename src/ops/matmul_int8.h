@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "rkv/core/thread_pool.h"
 #include "rkv/ops/matmul.h"
@@ -17,6 +18,36 @@ constexpr int64_t kMinTokens = 24;
 
 // True when this CPU and weight type can take the VNNI GEMM.
 bool supports(DType type);
+
+constexpr int kMr = 16;  // weight rows per tile (one zmm of int32 / f32 lanes)
+
+bool is_k_quant(DType t);
+int sub_block_elems(DType t);  // S: elements sharing one weight scale (32; 16 for Q6_K)
+
+// Activations rounded to int8 as the per-row kernels round them.
+struct Activations {
+  // rows past n_tokens up to a multiple of 16 are zero (a whole AMX tile of tokens)
+  std::vector<int8_t> q;   // [n_tokens][cols]
+  std::vector<float> dx;   // [n_tokens][cols / 32] scale of each 32 elements
+  std::vector<float> xsd;  // [n_tokens][cols / S] dx * (sum of q over the sub-block)
+};
+// Scale per 32 elements (per 256 for K-quant weights), S = sub_block_elems(weight_type).
+void quantize_activations(const float* x, int64_t n_tokens, int64_t cols, DType weight_type, Activations& a);
+// The same in two steps, for spreading the rows over threads.
+void size_activations(int64_t n_tokens, int64_t cols, DType weight_type, Activations& a);
+void quantize_activation_rows(const float* x, int64_t t0, int64_t t1, int64_t cols, DType weight_type,
+                              Activations& a);
+
+// 16 weight rows as unsigned bytes u with w = a * u + b per sub-block.
+struct PackedTile {
+  std::vector<uint8_t> u;   // [cols / 4][kMr][4]
+  std::vector<float> a, b;  // [cols / S][kMr]
+  void resize(int64_t cols, int sub);
+};
+
+// y[t][0..nv) = tile . q8(x[t]) for t < n_tokens; y: [n_tokens][ldy] at the tile's first row.
+void run_tile(const PackedTile& p, int sub, int64_t cols, const Activations& a, int64_t n_tokens, float* y, int64_t ldy,
+              int nv);
 
 // y[t][r] = sum_c W[r][c] * q8(x)[t][c], where q8 rounds each activation block
 // (32 elements; 256 for the K-quants) to int8 with scale amax / 127, as the
