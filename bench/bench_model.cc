@@ -11,12 +11,14 @@
 //   RKV_BENCH_TOKENS   file of whitespace-separated token ids to use (default: a fixed pseudo-random
 //                      sequence); scripts/bench-vs-llamacpp.sh passes llama.cpp the same file
 //
-// Reports tokens per second as items_per_second and the weight bytes a
-// decode step reads as weight_bytes_per_token; only the ppN / tgN part is
+// Reports tokens per second as items_per_second, the weight bytes a decode
+// step reads as weight_bytes_per_token and the process's CPU time of the
+// timed part as cpu_seconds; only the ppN / tgN part is
 // timed (the depth tokens are evaluated first, untimed).
 //
 //   RKV_BENCH_MODELS=/tmp/q15_q4k.gguf,/tmp/q15_q8.gguf build/bench/bench_model --benchmark_repetitions=3
 #include <benchmark/benchmark.h>
+#include <sys/resource.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -92,7 +94,15 @@ std::vector<int32_t> token_ids(int64_t n, int64_t vocab) {
 int64_t decode_weight_bytes(const rkv::Model& m) {
   const rkv::WeightMatrix& e = m.embedding();
   const int64_t embed_bytes = static_cast<int64_t>(rkv::dtype_row_bytes(e.type, e.cols)) * e.rows;
-  return m.weight_bytes() - (m.output().data == e.data ? 0 : embed_bytes);
+  return m.weight_bytes() - (m.tied_output() ? 0 : embed_bytes);
+}
+
+// CPU time of all threads of this process (user + system): with the wall
+// time, how much of the machine the run had.
+double process_cpu_seconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + 1e-6 * static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
 }
 
 constexpr int64_t kBatch = 512;  // llama-bench's default micro-batch
@@ -114,6 +124,7 @@ void run_test(benchmark::State& state, std::shared_ptr<rkv::Model> model, Test t
   const auto ids = token_ids(total, model->config().vocab_size);
   const rkv::DType kv = bench_kv_type();
   std::vector<float> logits(static_cast<size_t>(model->config().vocab_size));
+  double cpu_seconds = 0;
   {  // warm-up as llama-bench does: thread pool, scratch buffers, caches
     const int64_t warm = std::min<int64_t>(33, total);
     auto caches = model->make_caches(warm, kv);
@@ -124,16 +135,19 @@ void run_test(benchmark::State& state, std::shared_ptr<rkv::Model> model, Test t
     auto caches = model->make_caches(total, kv);
     evaluate(*model, ids, 0, test.depth, caches, logits.data(), pool);
     const auto t0 = std::chrono::steady_clock::now();
+    const double cpu0 = process_cpu_seconds();
     if (test.prefill) {
       evaluate(*model, ids, test.depth, total, caches, logits.data(), pool);
     } else {
       for (int64_t p = test.depth; p < total; ++p) evaluate(*model, ids, p, p + 1, caches, logits.data(), pool);
     }
     state.SetIterationTime(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    cpu_seconds += process_cpu_seconds() - cpu0;
     benchmark::DoNotOptimize(logits.data());
   }
   state.SetItemsProcessed(state.iterations() * test.n);
   state.counters["weight_bytes_per_token"] = static_cast<double>(decode_weight_bytes(*model));
+  state.counters["cpu_seconds"] = cpu_seconds / static_cast<double>(state.iterations());
 }
 
 }  // namespace

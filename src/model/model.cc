@@ -207,7 +207,27 @@ void Model::load_weights(const std::function<bool(const std::string&)>& has,
   const ModelConfig& c = config_;
   const std::string& src = source_;
   const bool copy_weights = copy_weights_into_memory(src);
-  auto matrix = [&](const std::string& name, int64_t rows, int64_t cols) {
+  ThreadPool pack_pool(0);  // packing runs once per matrix, on every core
+  // Copies a matrix for the kernels: packed (ops/matmul.h) where this
+  // machine's kernels have a packed layout -- then only the packed copy is
+  // kept, about as big as the original -- else as it is in the file.
+  auto copy_matrix = [&](WeightMatrix w, bool pack) {
+    const size_t packed_bytes = pack ? packed_weight_bytes(w.type, w.rows, w.cols) : 0;
+    if (packed_bytes > 0) {
+      void* dst = storage_->copies.allocate(packed_bytes);
+      pack_weights(w, dst, pack_pool);
+      w.packed = dst;
+      w.data = nullptr;
+      return w;
+    }
+    const size_t bytes = dtype_row_bytes(w.type, w.cols) * static_cast<size_t>(w.rows);
+    void* dst = storage_->copies.allocate(bytes);
+    std::memcpy(dst, w.data, bytes);
+    w.data = dst;
+    return w;
+  };
+  // pack: false for the embedding table (read one row per token)
+  auto matrix = [&](const std::string& name, int64_t rows, int64_t cols, bool pack = true) {
     RKV_CHECK(has(name), src, ": missing tensor '", name, "'");
     TensorRef t = get(name);
     RKV_CHECK(t.shape == std::vector<int64_t>({rows, cols}), src, ": tensor '", name, "' has shape ", shape_str(t.shape),
@@ -215,19 +235,13 @@ void Model::load_weights(const std::function<bool(const std::string&)>& has,
     RKV_CHECK(t.type == DType::F32 || t.type == DType::F16 || t.type == DType::BF16 || is_quantized(t.type), src,
               ": tensor '", name, "' has type ", dtype_name(t.type), " (weights must be f32, f16, bf16 or GGUF blocks)");
     WeightMatrix w{t.data, t.type, rows, cols};
-    if (copy_weights) {
-      const size_t bytes = dtype_row_bytes(t.type, cols) * static_cast<size_t>(rows);
-      void* dst = storage_->copies.allocate(bytes);
-      std::memcpy(dst, t.data, bytes);
-      w.data = dst;
-    } else {
-      // Ask for huge pages on the mapped range (honoured where the kernel
-      // supports file THP; harmless elsewhere).
-      const uintptr_t page = 4096, begin = reinterpret_cast<uintptr_t>(t.data) & ~(page - 1);
-      const uintptr_t end = reinterpret_cast<uintptr_t>(t.data) + dtype_row_bytes(t.type, cols) * static_cast<size_t>(rows);
-      ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
-      ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_WILLNEED);
-    }
+    if (copy_weights) return copy_matrix(w, pack);
+    // Ask for huge pages on the mapped range (honoured where the kernel
+    // supports file THP; harmless elsewhere).
+    const uintptr_t page = 4096, begin = reinterpret_cast<uintptr_t>(t.data) & ~(page - 1);
+    const uintptr_t end = reinterpret_cast<uintptr_t>(t.data) + dtype_row_bytes(t.type, cols) * static_cast<size_t>(rows);
+    ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
+    ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_WILLNEED);
     return w;
   };
   auto vec = [&](const std::string& name, int64_t n) {
@@ -244,11 +258,13 @@ void Model::load_weights(const std::function<bool(const std::string&)>& has,
     return out;
   };
   const int64_t H = c.hidden, hd = c.head_dim, q_dim = c.n_heads * hd, kv_dim = c.n_kv_heads * hd;
-  embed_ = matrix(tensor_name("embed", 0, gguf), c.vocab_size, H);
+  embed_ = matrix(tensor_name("embed", 0, gguf), c.vocab_size, H, false);
   final_norm_ = vec(tensor_name("final_norm", 0, gguf), H);
   std::string out_name = tensor_name("output", 0, gguf);
   if (!c.tie_word_embeddings && !has(out_name)) fail(src, ": missing tensor '", out_name, "' (tie_word_embeddings is false)");
-  output_ = has(out_name) ? matrix(out_name, c.vocab_size, H) : embed_;
+  // a tied output head is the embedding table, packed for the matmul when copied
+  tied_output_ = !has(out_name);
+  output_ = !tied_output_ ? matrix(out_name, c.vocab_size, H) : copy_weights ? copy_matrix(embed_, true) : embed_;
   layers_.resize(static_cast<size_t>(c.n_layers));
   for (int l = 0; l < c.n_layers; ++l) {
     auto& L = layers_[static_cast<size_t>(l)];
@@ -277,7 +293,7 @@ void Model::load_weights(const std::function<bool(const std::string&)>& has,
 int64_t Model::parameter_count() const {
   auto count = [](const WeightMatrix& w) { return w.rows * w.cols; };
   int64_t n = count(embed_) + static_cast<int64_t>(final_norm_.size());
-  if (output_.data != embed_.data) n += count(output_);
+  if (!tied_output()) n += count(output_);
   for (const auto& L : layers_) {
     n += count(L.wq) + count(L.wk) + count(L.wv) + count(L.wo) + count(L.w_gate) + count(L.w_up) + count(L.w_down);
     n += static_cast<int64_t>(L.attn_norm.size() + L.ffn_norm.size() + L.bq.size() + L.bk.size() + L.bv.size() +
@@ -289,7 +305,7 @@ int64_t Model::parameter_count() const {
 int64_t Model::weight_bytes() const {
   auto bytes = [](const WeightMatrix& w) { return static_cast<int64_t>(dtype_row_bytes(w.type, w.cols)) * w.rows; };
   int64_t n = bytes(embed_);
-  if (output_.data != embed_.data) n += bytes(output_);
+  if (!tied_output()) n += bytes(output_);
   for (const auto& L : layers_)
     n += bytes(L.wq) + bytes(L.wk) + bytes(L.wv) + bytes(L.wo) + bytes(L.w_gate) + bytes(L.w_up) + bytes(L.w_down);
   return n;
@@ -299,7 +315,7 @@ std::string Model::weight_types() const {
   std::map<std::string, int> counts;
   auto add = [&](const WeightMatrix& w) { counts[std::string(dtype_name(w.type))]++; };
   add(embed_);
-  if (output_.data != embed_.data) add(output_);
+  if (!tied_output()) add(output_);
   for (const auto& L : layers_)
     for (const auto* w : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down}) add(*w);
   std::string s;

@@ -243,7 +243,7 @@ void PackedTile::resize(int64_t cols, int sub) {
 }
 
 void size_activations(int64_t n_tokens, int64_t cols, DType weight_type, Activations& a) {
-  const int64_t padded = (n_tokens + 15) / 16 * 16;
+  const int64_t padded = (n_tokens + 31) / 32 * 32;
   a.q.resize(static_cast<size_t>(padded * cols));
   a.dx.resize(static_cast<size_t>(padded * (cols / 32)));
   a.xsd.resize(static_cast<size_t>(padded * (cols / sub_block_elems(weight_type))));

@@ -80,18 +80,31 @@ size_t values_offset(DType type, int j) {
   }
 }
 
-// Value u of element k (0..S-1) of sub-block j, row i, into the group's bit fields.
-void put_value(DType type, uint8_t* grp, int j, int i, int k, uint8_t u) {
-  const int sub = int8_gemm::sub_block_elems(type), g = k / 4, lane = 4 * i + k % 4;
-  uint8_t* v = grp + values_offset(type, j);
-  if (type == DType::Q8_0) {
-    v[64 * g + lane] = u;
+// The values u of sub-block j (S of them), row i, into the group's bit fields.
+template <DType kType>
+void put_values(uint8_t* grp, int j, int i, const uint8_t* u) {
+  constexpr int sub = kType == DType::Q6_K ? 16 : 32, groups = sub / 4, half = groups / 2;
+  uint8_t* v = grp + values_offset(kType, j);
+  if constexpr (kType == DType::Q8_0) {
+    for (int g = 0; g < groups; ++g) std::memcpy(v + 64 * g + 4 * i, u + 4 * g, 4);
     return;
   }
-  const int half = sub / 8;  // nibble vectors per sub-block: k-groups g and g + half share one
-  v[64 * (g % half) + lane] |= static_cast<uint8_t>((u & 0xF) << (g < half ? 0 : 4));
-  if (type == DType::Q5_K && (u & 16)) v[256 + 8 * g + lane / 8] |= static_cast<uint8_t>(1u << (lane % 8));
-  if (type == DType::Q6_K) v[128 + lane] |= static_cast<uint8_t>(((u >> 4) & 3) << (2 * g));
+  // nibble vector z holds k-groups z (low) and z + half (high)
+  for (int z = 0; z < half; ++z)
+    for (int e = 0; e < 4; ++e)
+      v[64 * z + 4 * i + e] = static_cast<uint8_t>((u[4 * z + e] & 0xF) | ((u[4 * (z + half) + e] & 0xF) << 4));
+  if constexpr (kType == DType::Q5_K) {  // bit 4 of k-group g, lane 4i + e: bit (4i + e) of the u64 at 256 + 8g
+    for (int g = 0; g < groups; ++g)
+      for (int e = 0; e < 4; ++e)
+        if (u[4 * g + e] & 16) v[256 + 8 * g + (4 * i + e) / 8] |= static_cast<uint8_t>(1u << ((4 * i + e) % 8));
+  }
+  if constexpr (kType == DType::Q6_K) {  // bits 4-5 of k-group g at bits 2g..2g+1 of byte 4i + e
+    for (int e = 0; e < 4; ++e) {
+      int h = 0;
+      for (int g = 0; g < groups; ++g) h |= ((u[4 * g + e] >> 4) & 3) << (2 * g);
+      v[128 + 4 * i + e] = static_cast<uint8_t>(h);
+    }
+  }
 }
 
 uint8_t get_value(DType type, const uint8_t* grp, int j, int i, int k) {
@@ -110,8 +123,16 @@ void pack_block(DType type, const uint8_t* blk, int i, uint8_t* grp) {
   uint8_t u[256];
   block_values(type, blk, u);
   const int sub = int8_gemm::sub_block_elems(type), n_sub = static_cast<int>(group_cols(type)) / sub;
-  for (int j = 0; j < n_sub; ++j)
-    for (int k = 0; k < sub; ++k) put_value(type, grp, j, i, k, u[j * sub + k]);
+  for (int j = 0; j < n_sub; ++j) {
+    switch (type) {
+      case DType::Q8_0: put_values<DType::Q8_0>(grp, j, i, u + j * sub); break;
+      case DType::Q4_0: put_values<DType::Q4_0>(grp, j, i, u + j * sub); break;
+      case DType::Q4_K: put_values<DType::Q4_K>(grp, j, i, u + j * sub); break;
+      case DType::Q5_K: put_values<DType::Q5_K>(grp, j, i, u + j * sub); break;
+      case DType::Q6_K: put_values<DType::Q6_K>(grp, j, i, u + j * sub); break;
+      default: fail("internal: pack_block of ", dtype_name(type));
+    }
+  }
   switch (type) {
     case DType::Q8_0: std::memcpy(grp + 512 + 2 * i, blk, 2); break;
     case DType::Q4_0: std::memcpy(grp + 256 + 2 * i, blk, 2); break;
@@ -260,9 +281,9 @@ void matmul(const WeightMatrix& w, const float* x, float* y, int64_t n_tokens, T
     return;
   }
   thread_local int8_gemm::Activations act;
-  kernels::quantize(x, n_tokens, w.cols, w.type, act, pool);
-  const int8_gemm::Activations& a = act;  // (a thread_local name means each worker's own)
   const bool gemm = n_tokens >= (amx ? kernels::kAmxMinTokens : kernels::kVnniGemmMinTokens);
+  kernels::quantize(x, n_tokens, w.cols, w.type, act, pool, gemm && amx);
+  const int8_gemm::Activations& a = act;  // (a thread_local name means each worker's own)
   pool.parallel_for(panels, [&](int64_t b, int64_t e) {
     if (gemm)
       kernels::int8_gemm(w, a, n_tokens, b, e, y, amx);

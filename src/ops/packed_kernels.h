@@ -14,14 +14,14 @@ namespace rkv::packed::kernels {
 
 // Fewest tokens for which the tile GEMMs beat the register kernels (which
 // unpack each weight group once per 8 tokens) -- bench_matmul.
-constexpr int64_t kAmxMinTokens = 16;
+constexpr int64_t kAmxMinTokens = 24;
 constexpr int64_t kVnniGemmMinTokens = 24;
 constexpr int64_t kBf16AmxMinTokens = 16;
 
 // int8_gemm::quantize_activations spread over the pool's threads (pad rows of
-// q, dx and xsd zero up to a multiple of 16 tokens).
+// q, dx and xsd zero up to a multiple of 16 tokens); tiles: also a.tiles.
 void quantize(const float* x, int64_t n_tokens, int64_t cols, DType weight_type, int8_gemm::Activations& a,
-              ThreadPool& pool);
+              ThreadPool& pool, bool tiles);
 
 // Register kernels: per panel and group, the group's values unpacked in
 // registers once for up to 8 tokens (vpdpbusd with broadcast activations).
@@ -38,7 +38,7 @@ void bf16_rows(const WeightMatrix& w, const float* x, int64_t n_tokens, int64_t 
 // Activations split for the AMX bf16 product: x = hi + lo, both bf16, so a
 // product keeps ~16 significant bits of x (bf16 weights are exact).
 struct Bf16Activations {
-  std::vector<uint16_t> hi, lo;  // [n_tokens rounded up to 16][cols]
+  int8_gemm::AlignedVector<uint16_t> hi, lo;  // [n_tokens rounded up to 32][cols]
 };
 void split_bf16(const float* x, int64_t n_tokens, int64_t cols, Bf16Activations& a, ThreadPool& pool);
 void bf16_amx(const WeightMatrix& w, const Bf16Activations& a, int64_t n_tokens, int64_t p0, int64_t p1, float* y);

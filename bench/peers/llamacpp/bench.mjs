@@ -9,7 +9,8 @@
 // tokens evaluated untimed, then the timed part; logits for the last token
 // of every decode call. The token ids come from --tokens (whitespace-
 // separated, the same file rkv's bench_model reads), so both engines see the
-// same input. Prints one JSON line per test: {"test","depth","n","seconds","tokens_per_s"}.
+// same input. Prints one JSON line per test: {"test","depth","n","seconds",
+// "cpu_seconds" (all threads of the process), "tokens_per_s"}.
 //
 //   node bench.mjs --check          (do the prebuilt binaries load here?)
 //   node bench.mjs --make-tokens ids.txt --count 8832 --model M.gguf
@@ -90,14 +91,15 @@ async function runTest(llama, model, ids, threads, test, opts) {
         await decodeRange(ctx, ids, warm - 1, warm, true);
         if (!ctx.removeTokenCellsFromSequence(0, 0, warm)) throw new Error("could not clear the warm-up tokens from the cache");
         await decodeRange(ctx, ids, 0, test.depth, false);
-        const t0 = process.hrtime.bigint();
+        const t0 = process.hrtime.bigint(), cpu0 = process.cpuUsage();
         if (test.kind === "pp") {
             await decodeRange(ctx, ids, test.depth, total, true);
         } else {
             for (let p = test.depth; p < total; ++p) await decodeRange(ctx, ids, p, p + 1, true);
         }
         const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-        return {test: `${test.kind}${test.n}`, depth: test.depth, n: test.n, seconds, tokens_per_s: test.n / seconds};
+        const cpu = process.cpuUsage(cpu0), cpu_seconds = (cpu.user + cpu.system) / 1e6;
+        return {test: `${test.kind}${test.n}`, depth: test.depth, n: test.n, seconds, cpu_seconds, tokens_per_s: test.n / seconds};
     } finally {
         await context.dispose();
     }
