@@ -370,14 +370,26 @@ void Model::forward_batch(std::span<const SequenceChunk> chunks, ThreadPool& poo
     for (size_t i = 0; i < inv_freq.size(); ++i) inv_freq[i] /= rope_freq_factors_[i];
   const float mscale = c.rope_mscale();
 
-  std::vector<float> x(static_cast<size_t>(n * H));     // [n][H] residual stream
-  std::vector<float> h(static_cast<size_t>(n * H));     // [n][H] normed
-  std::vector<float> q(static_cast<size_t>(n * q_dim));  // [n][nh][hd]
-  std::vector<float> k(static_cast<size_t>(n * kv_dim)); // [n][nkv][hd]
-  std::vector<float> v(static_cast<size_t>(n * kv_dim)); // [n][nkv][hd]
-  std::vector<float> att(static_cast<size_t>(n * q_dim));  // [n][nh][hd]
-  std::vector<float> gate(static_cast<size_t>(n * I)), up(static_cast<size_t>(n * I));  // [n][I]
-  std::vector<float> tmp(static_cast<size_t>(n * H));    // [n][H]
+  // Activations, kept per thread between calls: a fresh multi-MiB vector
+  // per prefill call costs page faults and zeroing; every element is
+  // written before it is read.
+  struct Scratch {
+    std::vector<float> x, h, q, k, v, att, gate, up, tmp, picked, out;
+  };
+  thread_local Scratch scratch;
+  auto sized = [](std::vector<float>& buf, int64_t size) -> std::vector<float>& {
+    buf.resize(static_cast<size_t>(size));
+    return buf;
+  };
+  std::vector<float>& x = sized(scratch.x, n * H);         // [n][H] residual stream
+  std::vector<float>& h = sized(scratch.h, n * H);         // [n][H] normed
+  std::vector<float>& q = sized(scratch.q, n * q_dim);     // [n][nh][hd]
+  std::vector<float>& k = sized(scratch.k, n * kv_dim);    // [n][nkv][hd]
+  std::vector<float>& v = sized(scratch.v, n * kv_dim);    // [n][nkv][hd]
+  std::vector<float>& att = sized(scratch.att, n * q_dim);  // [n][nh][hd]
+  std::vector<float>& gate = sized(scratch.gate, n * I);   // [n][I]
+  std::vector<float>& up = sized(scratch.up, n * I);       // [n][I]
+  std::vector<float>& tmp = sized(scratch.tmp, n * H);     // [n][H]
 
   for (int64_t t = 0; t < n; ++t) dequantize_row(embed_, tokens[t], x.data() + t * H);
   const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(hd)));
@@ -435,7 +447,12 @@ void Model::forward_batch(std::span<const SequenceChunk> chunks, ThreadPool& poo
     rmsnorm(x.data(), L.ffn_norm.data(), h.data(), n, H, static_cast<float>(c.rms_norm_eps));
     matmul(L.w_gate, h.data(), gate.data(), n, pool);
     matmul(L.w_up, h.data(), up.data(), n, pool);
-    swiglu(gate.data(), up.data(), n * I);
+    {  // (one exp per element: spread over the threads in blocks of 2048)
+      const int64_t total = n * I, blocks = (total + 2047) / 2048;
+      pool.parallel_for(blocks, [&](int64_t b, int64_t e) {
+        swiglu(gate.data() + b * 2048, up.data() + b * 2048, std::min(total, e * 2048) - b * 2048);
+      });
+    }
     matmul(L.w_down, gate.data(), tmp.data(), n, pool);
     for (int64_t i = 0; i < n * H; ++i) x[i] += tmp[i];
   }
@@ -450,10 +467,15 @@ void Model::forward_batch(std::span<const SequenceChunk> chunks, ThreadPool& poo
     for (int64_t t = ch.all_logits ? 0 : ch.n - 1; t < ch.n; ++t) rows.push_back(off + t);
   });
   if (rows.empty()) return;
-  std::vector<float> picked(rows.size() * static_cast<size_t>(H));  // [rows][H]
-  for (size_t r = 0; r < rows.size(); ++r) std::copy_n(h.data() + rows[r] * H, H, picked.data() + r * H);
-  std::vector<float> out(rows.size() * static_cast<size_t>(c.vocab_size));  // [rows][vocab]
-  matmul(output_, picked.data(), out.data(), static_cast<int64_t>(rows.size()), pool);
+  const int64_t n_rows = static_cast<int64_t>(rows.size());
+  std::vector<float>& picked = sized(scratch.picked, n_rows * H);  // [rows][H]
+  for (int64_t r = 0; r < n_rows; ++r) std::copy_n(h.data() + rows[static_cast<size_t>(r)] * H, H, picked.data() + r * H);
+  if (chunks.size() == 1) {  // one sequence: straight into its logits
+    matmul(output_, picked.data(), chunks[0].logits, n_rows, pool);
+    return;
+  }
+  std::vector<float>& out = sized(scratch.out, n_rows * c.vocab_size);  // [rows][vocab]
+  matmul(output_, picked.data(), out.data(), n_rows, pool);
   size_t r = 0;
   for_each_chunk([&](const SequenceChunk& ch, int64_t) {
     if (!ch.logits) return;

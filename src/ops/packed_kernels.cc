@@ -549,6 +549,7 @@ RKV_K512 void bf16_rows_kernel(const uint8_t* panel, int64_t cols, const float* 
   const __m512i hi_mask = _mm512_set1_epi32(static_cast<int32_t>(0xFFFF0000u));
   for (int64_t gi = 0; gi < cols / 32; ++gi) {
     const uint8_t* g = panel + 1024 * static_cast<size_t>(gi);
+    for (size_t l = 0; l < 1024; l += 64) _mm_prefetch(reinterpret_cast<const char*>(g + kPrefetchBytes + l), _MM_HINT_T0);
     for (int pr = 0; pr < 16; ++pr) {  // column pair k, k + 1 of the 16 rows
       const __m512i v = _mm512_loadu_si512(g + 64 * pr);
       const __m512 even = _mm512_castsi512_ps(_mm512_slli_epi32(v, 16));

@@ -6,11 +6,14 @@
 //   --print-runs     records on stdin -> one readable line each
 //   --table --cpu NAME --threads N
 //       records on stdin -> per model a Markdown table: medians (min-max) of
-//       both engines, rkv / llama.cpp, and for decode the fraction of the
-//       bandwidth limit (median bandwidth / weight bytes per token)
+//       both engines, rkv / llama.cpp, for decode the fraction of the
+//       bandwidth limit (median bandwidth / weight bytes per token), and the
+//       ratio of CPU seconds the two spent on the same work (a hint on a busy
+//       machine, where wall times mostly measure the neighbours; spinning
+//       threads count as busy)
 //
-// A record: {model, engine, pair, test: "tg128@0", tokens_per_s, busy_before,
-// foreign, bandwidth, weight_bytes_per_token (rkv's records only)}.
+// A record: {model, engine, pair, test: "tg128@0", tokens_per_s, cpu_seconds,
+// busy_before, foreign, bandwidth, weight_bytes_per_token (rkv's records only)}.
 import fs from "node:fs";
 
 function parseArgs(argv) {
@@ -32,7 +35,8 @@ function collect(a) {
     if (a.engine === "rkv") {
         for (const b of JSON.parse(fs.readFileSync(a["rkv-json"], "utf8")).benchmarks) {
             const test = b.name.split("/")[0];
-            out.push({...common, test, tokens_per_s: b.items_per_second, weight_bytes_per_token: b.weight_bytes_per_token});
+            out.push({...common, test, tokens_per_s: b.items_per_second, cpu_seconds: b.cpu_seconds,
+                weight_bytes_per_token: b.weight_bytes_per_token});
         }
     } else {
         for (const line of fs.readFileSync(a["llamacpp-jsonl"], "utf8").split("\n")) {
@@ -42,7 +46,7 @@ function collect(a) {
                 common.cpu_variant = r.cpu_variant;
                 continue;
             }
-            out.push({...common, test: `${r.test}@${r.depth}`, tokens_per_s: r.tokens_per_s});
+            out.push({...common, test: `${r.test}@${r.depth}`, tokens_per_s: r.tokens_per_s, cpu_seconds: r.cpu_seconds});
         }
     }
     for (const r of out) console.log(JSON.stringify(r));
@@ -85,17 +89,18 @@ function table(a) {
             `${(bw / 1e9).toFixed(1)} GB/s; weights read per decoded token: ${(bytes / 1e9).toFixed(2)} GB. ` +
             `Other processes kept ${fmt(median(foreign))} CPUs busy during the runs (max ${fmt(Math.max(...foreign))}).`);
         console.log();
-        console.log("| test | rkv tok/s | llama.cpp tok/s | rkv / llama.cpp | rkv decode ÷ bandwidth limit | llama.cpp ÷ limit |");
-        console.log("|---|---|---|---|---|---|");
+        console.log("| test | rkv tok/s | llama.cpp tok/s | rkv / llama.cpp | rkv decode ÷ bandwidth limit | llama.cpp ÷ limit | rkv / llama.cpp per CPU-second |");
+        console.log("|---|---|---|---|---|---|---|");
         for (const test of [...new Set(rs.map((r) => r.test))]) {
             const of = (engine) => rs.filter((r) => r.test === test && r.engine === engine).map((r) => r.tokens_per_s);
+            const cpu = (engine) => median(rs.filter((r) => r.test === test && r.engine === engine).map((r) => r.cpu_seconds ?? NaN));
             const k = of("rkv"), l = of("llamacpp");
             if (!k.length || !l.length) continue;
             const mk = median(k), ml = median(l);
             const limit = test.startsWith("tg") && bytes > 0 && bw > 0 ? bw / bytes : 0;
             const frac = (x) => (limit ? `${(x / limit).toFixed(2)}` : "");
             console.log(`| ${test} | ${fmt(mk)}${spread(k)} | ${fmt(ml)}${spread(l)} | **${(mk / ml).toFixed(2)}** | ` +
-                `${frac(mk)} | ${frac(ml)} |`);
+                `${frac(mk)} | ${frac(ml)} | ${(cpu("llamacpp") / cpu("rkv")).toFixed(2)} |`);
         }
         console.log();
     }
