@@ -22,6 +22,9 @@
 #   --max-busy F       "quiet" = the other processes use less than F of all CPUs over 2 s (default 0.10)
 #   --quiet-timeout S  wait at most S seconds for quiet before a pair, then run anyway and say so (default 600)
 #   --out DIR          keep the raw results there (default: a temporary folder)
+#   --busy-neighbour   keep one core busy (a shell spin loop) during every run: the figure for a
+#                      machine shared with one other busy process (llama.cpp's spinning workers
+#                      collapse there; rkv's pool sleeps after ~200 us)
 #
 # Needs: a Release build (cmake --build build --target bench_model bench_machine)
 # and the peer (bench/peers/llamacpp/install.sh).
@@ -32,7 +35,7 @@ PEER="$ROOT/bench/peers/llamacpp"
 BENCH_MODEL="$ROOT/build/bench/bench_model"
 BENCH_MACHINE="$ROOT/build/bench/bench_machine"
 
-threads=2 pairs=3 kv=f16 max_busy=0.10 quiet_timeout=600 out=""
+threads=2 pairs=3 kv=f16 max_busy=0.10 quiet_timeout=600 out="" neighbour=0
 tests="pp512@0,tg128@0,pp512@4096,tg128@4096,pp512@8192,tg128@8192"
 models=()
 die() { echo "bench-vs-llamacpp: $*" >&2; exit 2; }
@@ -45,6 +48,7 @@ while (($#)); do
     --max-busy) max_busy="${2:?--max-busy needs a value}"; shift 2 ;;
     --quiet-timeout) quiet_timeout="${2:?--quiet-timeout needs a value}"; shift 2 ;;
     --out) out="${2:?--out needs a value}"; shift 2 ;;
+    --busy-neighbour) neighbour=1; shift ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     -*) die "unknown option $1 (see --help)" ;;
     *) models+=("$1"); shift ;;
@@ -60,7 +64,14 @@ for m in "${models[@]}"; do [[ -f "$m" ]] || die "$m: no such file"; done
 [[ -d "$PEER/node_modules/node-llama-cpp" ]] || die "the llama.cpp peer is not installed: bench/peers/llamacpp/install.sh"
 command -v node >/dev/null || die "node is not installed"
 
-if [[ -z "$out" ]]; then out="$(mktemp -d)"; trap 'rm -rf "$out"' EXIT; fi
+spinner=""
+tmp_out=""
+if [[ -z "$out" ]]; then out="$(mktemp -d)"; tmp_out="$out"; fi
+cleanup() {
+  if [[ -n "$spinner" ]]; then kill "$spinner" 2>/dev/null || true; fi
+  if [[ -n "$tmp_out" ]]; then rm -rf "$tmp_out"; fi
+}
+trap cleanup EXIT
 mkdir -p "$out"
 runs="$out/runs.jsonl"
 : >"$runs"
@@ -130,7 +141,7 @@ bandwidth() {
 
 cpu_model=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
 amx=$(grep -qw amx_int8 /proc/cpuinfo && echo ", AMX" || true)
-echo "CPU: $cpu_model ($ncpu CPUs$amx); $threads threads, KV $kv, tests $tests"
+echo "CPU: $cpu_model ($ncpu CPUs$amx); $threads threads, KV $kv, tests $tests$( ((neighbour)) && echo ", one core kept busy by a spin loop")"
 max_tokens=0
 IFS=, read -ra tl <<<"$tests"
 for x in "${tl[@]}"; do
@@ -151,7 +162,17 @@ for model in "${models[@]}"; do
     order=(rkv llamacpp)
     ((p % 2 == 0)) && order=(llamacpp rkv)
     for engine in "${order[@]}"; do
-      foreign=$(foreign_load "run_$engine" "$model") || die "$engine failed on $model (see $out)"
+      spinner=""
+      if ((neighbour)); then
+        sh -c 'while :; do :; done' &
+        spinner=$!
+      fi
+      foreign=$(foreign_load "run_$engine" "$model") || die "$engine failed on $model"
+      if [[ -n "$spinner" ]]; then
+        kill "$spinner"
+        wait "$spinner" 2>/dev/null || true
+        spinner=""
+      fi
       node "$PEER/summarize.mjs" --collect --engine "$engine" --model "$model" --pair "$p" --busy-before "$busy" \
         --foreign "$foreign" --bandwidth "$bw" --rkv-json "$out/rkv.json" --llamacpp-jsonl "$out/llamacpp.jsonl" >>"$runs"
       tail -n "${#tl[@]}" "$runs" | node "$PEER/summarize.mjs" --print-runs
