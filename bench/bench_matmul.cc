@@ -5,11 +5,16 @@
 // GEMM) and "amx" (packed, AMX tiles for prefill) where the CPU has them.
 // Reports weight bytes/s (decode is memory-bound) and MACs/s; threads:
 // RKV_BENCH_THREADS (default 2; 1 measures one core's kernel speed, which a
-// busy machine disturbs less).
+// busy machine disturbs less); rows: RKV_BENCH_ROWS (default 8960; e.g.
+// 286720 makes a 440 MB Q8_0 matrix, beyond the caches, for decode). With
+// repetitions the aggregates include "min", the least disturbed run.
 //
 //   build/bench/bench_matmul --benchmark_filter='q4_k'
+//   RKV_BENCH_THREADS=1 build/bench/bench_matmul --benchmark_filter='q8_0/(avx512|packed|amx)'
+//       --benchmark_repetitions=15 --benchmark_report_aggregates_only=true   (one line)
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <random>
 #include <string>
@@ -26,10 +31,15 @@ int bench_threads() {
   return t ? std::atoi(t) : 2;
 }
 
+int64_t bench_rows() {
+  const char* r = std::getenv("RKV_BENCH_ROWS");
+  return r ? std::atoll(r) : 8960;
+}
+
 enum class Family { Rows, Packed, Amx };
 
 void run(benchmark::State& state, rkv::DType type, rkv::Isa isa, Family family, int64_t n_tokens) {
-  const int64_t rows = 8960, cols = 1536;
+  const int64_t rows = bench_rows(), cols = 1536;
   std::mt19937 rng(1);
   std::normal_distribution<float> d(0.0f, 0.02f);
   std::vector<float> w(static_cast<size_t>(rows * cols));
@@ -71,7 +81,10 @@ int main(int argc, char** argv) {
       for (int64_t n : {1, 4, 8, 16, 32, 64, 256}) {
         if (family == Family::Amx && n < 16) continue;  // (the same register kernels as "packed")
         std::string name = std::string(rkv::dtype_name(t)) + "/" + fam + "/tokens:" + std::to_string(n);
-        benchmark::RegisterBenchmark(name.c_str(), run, t, isa, family, n)->UseRealTime()->Unit(benchmark::kMillisecond);
+        benchmark::RegisterBenchmark(name.c_str(), run, t, isa, family, n)
+            ->UseRealTime()
+            ->Unit(benchmark::kMillisecond)
+            ->ComputeStatistics("min", [](const std::vector<double>& v) { return *std::min_element(v.begin(), v.end()); });
       }
     }
   }
