@@ -6,12 +6,12 @@
 // The register kernels (decode, small batches) multiply each vector by four
 // broadcast int8 activations with vpdpbusd, so the 16 rows' sums build up in
 // the 16 int32 lanes and the scales apply per lane -- no horizontal sums,
-// no per-row scale unpacking. The GEMMs unpack a panel once into bytes
-// (int8_gemm::PackedTile) and run AMX int8 tiles over it:
-//   C[16 tokens][16 rows] = A[16 tokens][S activations] . B[S/4][16 rows][4]
-// one tile product per sub-block of S columns (its scales differ), then per
-// token y[t] += a * dx[t] * C[t] + b * xsd[t] in AVX-512 (C through a
-// 1 KiB buffer: tiles have no path to vector registers).
+// no per-row scale unpacking. The GEMMs unpack a panel once per call, for
+// all token tiles: into int8 tile operands for AMX (AmxPanel, see "AMX
+// int8" below: C[16 tokens][16 rows] = A[16 tokens][K] . B[K/4][16 rows][4],
+// scaled in AVX-512 through a 1 KiB buffer -- tiles have no path to vector
+// registers), or into bytes for the VNNI register tiles without AMX
+// (int8_gemm::PackedTile).
 //
 // BF16: decode shifts the bf16 pairs to f32 and uses FMA (exact f32 math);
 // prefill runs AMX bf16 tiles, 32 tokens x 32 rows per step, with the
