@@ -1,6 +1,8 @@
 #include "rkv/core/cpu.h"
 
 #include <cpuid.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <cstdint>
 #include <cstdlib>
@@ -41,6 +43,13 @@ CpuFeatures detect() {
   __cpuid_count(7, 1, a, b, c, d);
   f.avx512_bf16 = f.avx512f && (a & (1u << 5));
   f.avx_vnni = f.avx2 && (a & (1u << 4));
+  // AMX: CPUID.7.0:EDX bits 24 (tile), 22 (bf16), 25 (int8); the OS must
+  // enable XTILECFG and XTILEDATA (XCR0 bits 17 and 18).
+  __cpuid_count(7, 0, a, b, c, d);
+  const bool os_tiles = (xcr0 & (3ull << 17)) == (3ull << 17);
+  f.amx_tile = os_zmm && os_tiles && (d & (1u << 24));
+  f.amx_bf16 = f.amx_tile && (d & (1u << 22));
+  f.amx_int8 = f.amx_tile && (d & (1u << 25));
   return f;
 }
 
@@ -66,10 +75,36 @@ Isa active_isa() {
     Isa asked = best;
     if (std::strcmp(wanted, "scalar") == 0) asked = Isa::Scalar;
     if (std::strcmp(wanted, "avx2") == 0) asked = Isa::Avx2;
-    if (std::strcmp(wanted, "avx512") == 0) asked = Isa::Avx512;
+    if (std::strcmp(wanted, "avx512") == 0 || std::strcmp(wanted, "amx") == 0) asked = Isa::Avx512;
     return asked < best ? asked : best;
   }();
   return isa;
+}
+
+bool amx_available() {
+  static const bool ok = [] {
+    const CpuFeatures& f = cpu_features();
+    if (!(f.amx_tile && f.amx_int8 && f.amx_bf16 && best_isa() == Isa::Avx512 && f.avx512_vnni && f.avx512_bf16))
+      return false;
+#if defined(__linux__) && defined(SYS_arch_prctl)
+    // Linux keeps the 8 KiB tile state off until a process asks for it.
+    constexpr long kArchReqXcompPerm = 0x1023, kXfeatureXtiledata = 18;
+    return syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) == 0;
+#else
+    return false;
+#endif
+  }();
+  return ok;
+}
+
+bool amx_active() {
+  static const bool on = [] {
+    const char* wanted = std::getenv("RKV_ISA");
+    const bool lowered = wanted && (std::strcmp(wanted, "scalar") == 0 || std::strcmp(wanted, "avx2") == 0 ||
+                                    std::strcmp(wanted, "avx512") == 0);
+    return !lowered && active_isa() == Isa::Avx512 && amx_available();
+  }();
+  return on;
 }
 
 const char* isa_name(Isa isa) {
@@ -97,6 +132,8 @@ std::string cpu_summary() {
   add(f.avx512_bf16, "avx512_bf16");
   add(f.avx512_vnni, "avx512_vnni");
   add(f.avx_vnni, "avx_vnni");
+  add(f.amx_int8, "amx_int8");
+  add(f.amx_bf16, "amx_bf16");
   return s.empty() ? "baseline x86-64" : s;
 }
 

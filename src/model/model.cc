@@ -131,7 +131,27 @@ void Model::load_weights(const std::function<bool(const std::string&)>& has,
   const ModelConfig& c = config_;
   const std::string& src = source_;
   const bool copy_weights = copy_weights_into_memory(src);
-  auto matrix = [&](const std::string& name, int64_t rows, int64_t cols) {
+  ThreadPool pack_pool(0);  // packing runs once per matrix, on every core
+  // Copies a matrix for the kernels: packed (ops/matmul.h) where this
+  // machine's kernels have a packed layout -- then only the packed copy is
+  // kept, about as big as the original -- else as it is in the file.
+  auto copy_matrix = [&](WeightMatrix w, bool pack) {
+    const size_t packed_bytes = pack ? packed_weight_bytes(w.type, w.rows, w.cols) : 0;
+    if (packed_bytes > 0) {
+      void* dst = storage_->copies.allocate(packed_bytes);
+      pack_weights(w, dst, pack_pool);
+      w.packed = dst;
+      w.data = nullptr;
+      return w;
+    }
+    const size_t bytes = dtype_row_bytes(w.type, w.cols) * static_cast<size_t>(w.rows);
+    void* dst = storage_->copies.allocate(bytes);
+    std::memcpy(dst, w.data, bytes);
+    w.data = dst;
+    return w;
+  };
+  // pack: false for the embedding table (read one row per token)
+  auto matrix = [&](const std::string& name, int64_t rows, int64_t cols, bool pack = true) {
     RKV_CHECK(has(name), src, ": missing tensor '", name, "'");
     TensorRef t = get(name);
     RKV_CHECK(t.shape == std::vector<int64_t>({rows, cols}), src, ": tensor '", name, "' has shape ", shape_str(t.shape),
@@ -139,19 +159,13 @@ void Model::load_weights(const std::function<bool(const std::string&)>& has,
     RKV_CHECK(t.type == DType::F32 || t.type == DType::F16 || t.type == DType::BF16 || is_quantized(t.type), src,
               ": tensor '", name, "' has type ", dtype_name(t.type), " (weights must be f32, f16, bf16 or GGUF blocks)");
     WeightMatrix w{t.data, t.type, rows, cols};
-    if (copy_weights) {
-      const size_t bytes = dtype_row_bytes(t.type, cols) * static_cast<size_t>(rows);
-      void* dst = storage_->copies.allocate(bytes);
-      std::memcpy(dst, t.data, bytes);
-      w.data = dst;
-    } else {
-      // Ask for huge pages on the mapped range (honoured where the kernel
-      // supports file THP; harmless elsewhere).
-      const uintptr_t page = 4096, begin = reinterpret_cast<uintptr_t>(t.data) & ~(page - 1);
-      const uintptr_t end = reinterpret_cast<uintptr_t>(t.data) + dtype_row_bytes(t.type, cols) * static_cast<size_t>(rows);
-      ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
-      ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_WILLNEED);
-    }
+    if (copy_weights) return copy_matrix(w, pack);
+    // Ask for huge pages on the mapped range (honoured where the kernel
+    // supports file THP; harmless elsewhere).
+    const uintptr_t page = 4096, begin = reinterpret_cast<uintptr_t>(t.data) & ~(page - 1);
+    const uintptr_t end = reinterpret_cast<uintptr_t>(t.data) + dtype_row_bytes(t.type, cols) * static_cast<size_t>(rows);
+    ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
+    ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_WILLNEED);
     return w;
   };
   auto vec = [&](const std::string& name, int64_t n) {
@@ -168,11 +182,13 @@ void Model::load_weights(const std::function<bool(const std::string&)>& has,
     return out;
   };
   const int64_t H = c.hidden, hd = c.head_dim, q_dim = c.n_heads * hd, kv_dim = c.n_kv_heads * hd;
-  embed_ = matrix(tensor_name("embed", 0, gguf), c.vocab_size, H);
+  embed_ = matrix(tensor_name("embed", 0, gguf), c.vocab_size, H, false);
   final_norm_ = vec(tensor_name("final_norm", 0, gguf), H);
   std::string out_name = tensor_name("output", 0, gguf);
   if (!c.tie_word_embeddings && !has(out_name)) fail(src, ": missing tensor '", out_name, "' (tie_word_embeddings is false)");
-  output_ = has(out_name) ? matrix(out_name, c.vocab_size, H) : embed_;
+  // a tied output head is the embedding table, packed for the matmul when copied
+  tied_output_ = !has(out_name);
+  output_ = !tied_output_ ? matrix(out_name, c.vocab_size, H) : copy_weights ? copy_matrix(embed_, true) : embed_;
   layers_.resize(static_cast<size_t>(c.n_layers));
   for (int l = 0; l < c.n_layers; ++l) {
     auto& L = layers_[static_cast<size_t>(l)];
@@ -201,7 +217,7 @@ void Model::load_weights(const std::function<bool(const std::string&)>& has,
 int64_t Model::parameter_count() const {
   auto count = [](const WeightMatrix& w) { return w.rows * w.cols; };
   int64_t n = count(embed_) + static_cast<int64_t>(final_norm_.size());
-  if (output_.data != embed_.data) n += count(output_);
+  if (!tied_output()) n += count(output_);
   for (const auto& L : layers_) {
     n += count(L.wq) + count(L.wk) + count(L.wv) + count(L.wo) + count(L.w_gate) + count(L.w_up) + count(L.w_down);
     n += static_cast<int64_t>(L.attn_norm.size() + L.ffn_norm.size() + L.bq.size() + L.bk.size() + L.bv.size() +
@@ -213,7 +229,7 @@ int64_t Model::parameter_count() const {
 int64_t Model::weight_bytes() const {
   auto bytes = [](const WeightMatrix& w) { return static_cast<int64_t>(dtype_row_bytes(w.type, w.cols)) * w.rows; };
   int64_t n = bytes(embed_);
-  if (output_.data != embed_.data) n += bytes(output_);
+  if (!tied_output()) n += bytes(output_);
   for (const auto& L : layers_)
     n += bytes(L.wq) + bytes(L.wk) + bytes(L.wv) + bytes(L.wo) + bytes(L.w_gate) + bytes(L.w_up) + bytes(L.w_down);
   return n;
@@ -223,7 +239,7 @@ std::string Model::weight_types() const {
   std::map<std::string, int> counts;
   auto add = [&](const WeightMatrix& w) { counts[std::string(dtype_name(w.type))]++; };
   add(embed_);
-  if (output_.data != embed_.data) add(output_);
+  if (!tied_output()) add(output_);
   for (const auto& L : layers_)
     for (const auto* w : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down}) add(*w);
   std::string s;
@@ -278,14 +294,26 @@ void Model::forward_batch(std::span<const SequenceChunk> chunks, ThreadPool& poo
     for (size_t i = 0; i < inv_freq.size(); ++i) inv_freq[i] /= rope_freq_factors_[i];
   const float mscale = c.rope_mscale();
 
-  std::vector<float> x(static_cast<size_t>(n * H));     // [n][H] residual stream
-  std::vector<float> h(static_cast<size_t>(n * H));     // [n][H] normed
-  std::vector<float> q(static_cast<size_t>(n * q_dim));  // [n][nh][hd]
-  std::vector<float> k(static_cast<size_t>(n * kv_dim)); // [n][nkv][hd]
-  std::vector<float> v(static_cast<size_t>(n * kv_dim)); // [n][nkv][hd]
-  std::vector<float> att(static_cast<size_t>(n * q_dim));  // [n][nh][hd]
-  std::vector<float> gate(static_cast<size_t>(n * I)), up(static_cast<size_t>(n * I));  // [n][I]
-  std::vector<float> tmp(static_cast<size_t>(n * H));    // [n][H]
+  // Activations, kept per thread between calls: a fresh multi-MiB vector
+  // per prefill call costs page faults and zeroing; every element is
+  // written before it is read.
+  struct Scratch {
+    std::vector<float> x, h, q, k, v, att, gate, up, tmp, picked, out;
+  };
+  thread_local Scratch scratch;
+  auto sized = [](std::vector<float>& buf, int64_t size) -> std::vector<float>& {
+    buf.resize(static_cast<size_t>(size));
+    return buf;
+  };
+  std::vector<float>& x = sized(scratch.x, n * H);         // [n][H] residual stream
+  std::vector<float>& h = sized(scratch.h, n * H);         // [n][H] normed
+  std::vector<float>& q = sized(scratch.q, n * q_dim);     // [n][nh][hd]
+  std::vector<float>& k = sized(scratch.k, n * kv_dim);    // [n][nkv][hd]
+  std::vector<float>& v = sized(scratch.v, n * kv_dim);    // [n][nkv][hd]
+  std::vector<float>& att = sized(scratch.att, n * q_dim);  // [n][nh][hd]
+  std::vector<float>& gate = sized(scratch.gate, n * I);   // [n][I]
+  std::vector<float>& up = sized(scratch.up, n * I);       // [n][I]
+  std::vector<float>& tmp = sized(scratch.tmp, n * H);     // [n][H]
 
   for (int64_t t = 0; t < n; ++t) dequantize_row(embed_, tokens[t], x.data() + t * H);
   const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(hd)));
@@ -343,7 +371,12 @@ void Model::forward_batch(std::span<const SequenceChunk> chunks, ThreadPool& poo
     rmsnorm(x.data(), L.ffn_norm.data(), h.data(), n, H, static_cast<float>(c.rms_norm_eps));
     matmul(L.w_gate, h.data(), gate.data(), n, pool);
     matmul(L.w_up, h.data(), up.data(), n, pool);
-    swiglu(gate.data(), up.data(), n * I);
+    {  // (one exp per element: spread over the threads in blocks of 2048)
+      const int64_t total = n * I, blocks = (total + 2047) / 2048;
+      pool.parallel_for(blocks, [&](int64_t b, int64_t e) {
+        swiglu(gate.data() + b * 2048, up.data() + b * 2048, std::min(total, e * 2048) - b * 2048);
+      });
+    }
     matmul(L.w_down, gate.data(), tmp.data(), n, pool);
     for (int64_t i = 0; i < n * H; ++i) x[i] += tmp[i];
   }
@@ -358,10 +391,15 @@ void Model::forward_batch(std::span<const SequenceChunk> chunks, ThreadPool& poo
     for (int64_t t = ch.all_logits ? 0 : ch.n - 1; t < ch.n; ++t) rows.push_back(off + t);
   });
   if (rows.empty()) return;
-  std::vector<float> picked(rows.size() * static_cast<size_t>(H));  // [rows][H]
-  for (size_t r = 0; r < rows.size(); ++r) std::copy_n(h.data() + rows[r] * H, H, picked.data() + r * H);
-  std::vector<float> out(rows.size() * static_cast<size_t>(c.vocab_size));  // [rows][vocab]
-  matmul(output_, picked.data(), out.data(), static_cast<int64_t>(rows.size()), pool);
+  const int64_t n_rows = static_cast<int64_t>(rows.size());
+  std::vector<float>& picked = sized(scratch.picked, n_rows * H);  // [rows][H]
+  for (int64_t r = 0; r < n_rows; ++r) std::copy_n(h.data() + rows[static_cast<size_t>(r)] * H, H, picked.data() + r * H);
+  if (chunks.size() == 1) {  // one sequence: straight into its logits
+    matmul(output_, picked.data(), chunks[0].logits, n_rows, pool);
+    return;
+  }
+  std::vector<float>& out = sized(scratch.out, n_rows * c.vocab_size);  // [rows][vocab]
+  matmul(output_, picked.data(), out.data(), n_rows, pool);
   size_t r = 0;
   for_each_chunk([&](const SequenceChunk& ch, int64_t) {
     if (!ch.logits) return;

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "ops/matmul_int8.h"
+#include "ops/packed.h"
 #include "ops/quant_internal.h"
 #include "rkv/core/error.h"
 #include "rkv/ops/matmul.h"
@@ -27,7 +28,7 @@ namespace {
 constexpr int kTile = 4;
 
 void check(const WeightMatrix& w) {
-  RKV_CHECK(w.data != nullptr || w.rows * w.cols == 0, "matmul: weight has no data");
+  RKV_CHECK(w.data != nullptr || w.packed != nullptr || w.rows * w.cols == 0, "matmul: weight has no data");
   RKV_CHECK(w.rows >= 0 && w.cols >= 0, "matmul: bad shape");
   (void)dtype_row_bytes(w.type, w.cols);  // throws for a partial block
 }
@@ -737,9 +738,38 @@ void gemm_rows(const WeightMatrix& w, const float* x, float* y, int64_t n_tokens
   }
 }
 
+// A packed matrix without its original on a path that needs the original:
+// unpack row by row (tests of the lower paths; never the model's own path).
+void matmul_unpacking(const WeightMatrix& w, const float* x, float* y, int64_t n_tokens, ThreadPool& pool) {
+  pool.parallel_for(w.rows, [&](int64_t b, int64_t e) {
+    std::vector<float> row(static_cast<size_t>(w.cols));
+    for (int64_t r = b; r < e; ++r) {
+      packed::dequantize_row(w, r, row.data());
+      for (int64_t t = 0; t < n_tokens; ++t) {
+        const float* xt = x + t * w.cols;
+        double acc = 0;
+        for (int64_t c = 0; c < w.cols; ++c) acc += static_cast<double>(row[static_cast<size_t>(c)]) * xt[c];
+        y[t * w.rows + r] = static_cast<float>(acc);
+      }
+    }
+  });
+}
+
 }  // namespace
 
-void matmul_isa(Isa isa, const WeightMatrix& w, const float* x, float* y, int64_t n_tokens, ThreadPool& pool) {
+size_t packed_weight_bytes(DType type, int64_t rows, int64_t cols) {
+  if (!packed::supported(type, cols) || rows <= 0) return 0;
+  return static_cast<size_t>(packed::panel_count(rows)) * packed::panel_bytes(type, cols);
+}
+
+void pack_weights(const WeightMatrix& w, void* dst, ThreadPool& pool) {
+  check(w);
+  RKV_CHECK(w.data, "pack_weights: weight has no data");
+  packed::pack(w, dst, pool);
+}
+
+void matmul_isa(Isa isa, const WeightMatrix& w, const float* x, float* y, int64_t n_tokens, ThreadPool& pool,
+                bool amx) {
   check(w);
   if (n_tokens <= 0 || w.rows == 0) return;
   if (w.cols == 0) {
@@ -747,6 +777,16 @@ void matmul_isa(Isa isa, const WeightMatrix& w, const float* x, float* y, int64_
     return;
   }
   const Isa eff = std::min(isa, best_isa());
+  if (w.packed) {
+    if (eff == Isa::Avx512 && packed::supported(w.type, w.cols)) {
+      packed::matmul(w, x, y, n_tokens, pool, amx && amx_available());
+      return;
+    }
+    if (!w.data) {
+      matmul_unpacking(w, x, y, n_tokens, pool);
+      return;
+    }
+  }
   if (eff == Isa::Avx512 && n_tokens >= int8_gemm::kMinTokens && int8_gemm::supports(w.type)) {
     int8_gemm::matmul(w, x, y, n_tokens, pool);
     return;
@@ -818,7 +858,7 @@ void matmul_isa(Isa isa, const WeightMatrix& w, const float* x, float* y, int64_
 }
 
 void matmul(const WeightMatrix& w, const float* x, float* y, int64_t n_tokens, ThreadPool& pool) {
-  matmul_isa(active_isa(), w, x, y, n_tokens, pool);
+  matmul_isa(active_isa(), w, x, y, n_tokens, pool, amx_active());
 }
 
 void matmul_reference(const WeightMatrix& w, const float* x, float* y, int64_t n_tokens) {

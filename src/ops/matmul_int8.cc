@@ -35,11 +35,7 @@
 namespace rkv::int8_gemm {
 namespace {
 
-constexpr int kMr = 16;  // rows per tile: one zmm of int32 / f32 lanes
 constexpr int kNt = 8;   // tokens per register tile
-
-bool is_k_quant(DType t) { return t == DType::Q4_K || t == DType::Q5_K || t == DType::Q6_K; }
-int sub_block_elems(DType t) { return t == DType::Q6_K ? 16 : 32; }
 
 float f16_at(const uint8_t* p) {
   uint16_t h;
@@ -49,21 +45,12 @@ float f16_at(const uint8_t* p) {
 
 // ---- activations
 
-struct Activations {
-  std::vector<int8_t> q;     // [n_tokens][cols]
-  std::vector<float> dx;     // [n_tokens][cols / 32] scale of each 32 elements
-  std::vector<float> xsd;    // [n_tokens][cols / S] dx * (sum of q over the sub-block)
-  std::vector<int32_t> s16;  // [cols / 16] scratch: sum of q per 16
-};
-
-RKV_VNNI_TARGET void quantize_activations(const float* x, int64_t n_tokens, int64_t cols, int scale_block, int sub,
-                                          Activations& a) {
+// Rows [t0, t1) of the activations (sized by size_activations).
+RKV_VNNI_TARGET void quantize_rows_vnni(const float* x, int64_t t0, int64_t t1, int64_t cols, int scale_block, int sub,
+                                        Activations& a) {
   const int64_t n32 = cols / 32, nsub = cols / sub;
-  a.q.resize(static_cast<size_t>(n_tokens * cols));
-  a.dx.resize(static_cast<size_t>(n_tokens * n32));
-  a.xsd.resize(static_cast<size_t>(n_tokens * nsub));
-  a.s16.resize(static_cast<size_t>(cols / 16));
-  for (int64_t t = 0; t < n_tokens; ++t) {
+  std::vector<int32_t> s16(static_cast<size_t>(cols / 16));  // sum of q per 16
+  for (int64_t t = t0; t < t1; ++t) {
     const float* xt = x + t * cols;
     int8_t* qt = a.q.data() + t * cols;
     float* dxt = a.dx.data() + t * n32;
@@ -76,14 +63,14 @@ RKV_VNNI_TARGET void quantize_activations(const float* x, int64_t n_tokens, int6
         // cvtps rounds to nearest even (MXCSR default), as std::nearbyint does
         const __m512i v = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(xt + b0 + i), idv));
         _mm_storeu_si128(reinterpret_cast<__m128i*>(qt + b0 + i), _mm512_cvtepi32_epi8(v));
-        a.s16[static_cast<size_t>((b0 + i) / 16)] = _mm512_reduce_add_epi32(v);
+        s16[static_cast<size_t>((b0 + i) / 16)] = _mm512_reduce_add_epi32(v);
       }
       for (int i = 0; i < scale_block; i += 32) dxt[(b0 + i) / 32] = d;
     }
     float* xsdt = a.xsd.data() + t * nsub;
     for (int64_t j = 0; j < nsub; ++j) {
       int32_t s = 0;
-      for (int k = 0; k < sub / 16; ++k) s += a.s16[static_cast<size_t>(j * (sub / 16) + k)];
+      for (int k = 0; k < sub / 16; ++k) s += s16[static_cast<size_t>(j * (sub / 16) + k)];
       xsdt[j] = dxt[(j * sub) / 32] * static_cast<float>(s);
     }
   }
@@ -165,18 +152,11 @@ UnpackFn pick_unpack(DType t) {
   }
 }
 
-struct PackedTile {
-  std::vector<uint8_t> u;  // [cols / 4][kMr][4]
-  std::vector<float> a, b;  // [cols / S][kMr]
-};
-
 // Rows [r0, r0 + nv) of w into p (rows past nv are zero: they add nothing).
 void pack_tile(const WeightMatrix& w, int64_t r0, int nv, UnpackFn unpack, int sub, PackedTile& p) {
   const int64_t be = dtype_block_elems(w.type), nblk = w.cols / be, sb_per_blk = be / sub;
   const size_t bb = dtype_block_bytes(w.type), rb = dtype_row_bytes(w.type, w.cols);
-  p.u.resize(static_cast<size_t>(w.cols * kMr));
-  p.a.resize(static_cast<size_t>(w.cols / sub * kMr));
-  p.b.resize(p.a.size());
+  p.resize(w.cols, sub);
   if (nv < kMr) {
     std::fill(p.u.begin(), p.u.end(), uint8_t{0});
     std::fill(p.a.begin(), p.a.end(), 0.0f);
@@ -253,6 +233,46 @@ TileFn pick_tile(int nt) {
 
 }  // namespace
 
+bool is_k_quant(DType t) { return t == DType::Q4_K || t == DType::Q5_K || t == DType::Q6_K; }
+int sub_block_elems(DType t) { return t == DType::Q6_K ? 16 : 32; }
+
+void PackedTile::resize(int64_t cols, int sub) {
+  u.resize(static_cast<size_t>(cols * kMr));
+  a.resize(static_cast<size_t>(cols / sub * kMr));
+  b.resize(a.size());
+}
+
+void size_activations(int64_t n_tokens, int64_t cols, DType weight_type, Activations& a) {
+  const int64_t padded = (n_tokens + 31) / 32 * 32;
+  a.q.resize(static_cast<size_t>(padded * cols));
+  a.dx.resize(static_cast<size_t>(padded * (cols / 32)));
+  a.xsd.resize(static_cast<size_t>(padded * (cols / sub_block_elems(weight_type))));
+  std::fill(a.q.begin() + n_tokens * cols, a.q.end(), int8_t{0});
+  std::fill(a.dx.begin() + n_tokens * (cols / 32), a.dx.end(), 0.0f);
+  std::fill(a.xsd.begin() + n_tokens * (cols / sub_block_elems(weight_type)), a.xsd.end(), 0.0f);
+}
+
+void quantize_activation_rows(const float* x, int64_t t0, int64_t t1, int64_t cols, DType weight_type,
+                              Activations& a) {
+  quantize_rows_vnni(x, t0, t1, cols, is_k_quant(weight_type) ? 256 : 32, sub_block_elems(weight_type), a);
+}
+
+void quantize_activations(const float* x, int64_t n_tokens, int64_t cols, DType weight_type, Activations& a) {
+  size_activations(n_tokens, cols, weight_type, a);
+  quantize_activation_rows(x, 0, n_tokens, cols, weight_type, a);
+}
+
+void run_tile(const PackedTile& p, int sub, int64_t cols, const Activations& a, int64_t n_tokens, float* y, int64_t ldy,
+              int nv) {
+  const int64_t n32 = cols / 32, nsub = cols / sub;
+  for (int64_t t0 = 0; t0 < n_tokens; t0 += kNt) {
+    const int nt = static_cast<int>(std::min<int64_t>(kNt, n_tokens - t0));
+    const TileArgs args{&p, cols, a.q.data() + t0 * cols, a.dx.data() + t0 * n32, a.xsd.data() + t0 * nsub,
+                        y + t0 * ldy, ldy, nv};
+    (sub == 16 ? pick_tile<16>(nt) : pick_tile<32>(nt))(args);
+  }
+}
+
 bool supports(DType type) {
   const CpuFeatures& f = cpu_features();
   return pick_unpack(type) != nullptr && f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq && f.avx512_vnni &&
@@ -263,9 +283,9 @@ void matmul(const WeightMatrix& w, const float* x, float* y, int64_t n_tokens, T
   RKV_CHECK(supports(w.type), "int8 GEMM: weight type ", dtype_name(w.type), " or this CPU is not supported");
   const int sub = sub_block_elems(w.type);
   thread_local Activations act;
-  quantize_activations(x, n_tokens, w.cols, is_k_quant(w.type) ? 256 : 32, sub, act);
+  quantize_activations(x, n_tokens, w.cols, w.type, act);
   const UnpackFn unpack = pick_unpack(w.type);
-  const int64_t tiles = (w.rows + kMr - 1) / kMr, n32 = w.cols / 32, nsub = w.cols / sub;
+  const int64_t tiles = (w.rows + kMr - 1) / kMr;
   const Activations& a = act;
   pool.parallel_for(tiles, [&](int64_t begin, int64_t end) {
     thread_local PackedTile packed;
@@ -273,12 +293,7 @@ void matmul(const WeightMatrix& w, const float* x, float* y, int64_t n_tokens, T
       const int64_t r0 = tile * kMr;
       const int nv = static_cast<int>(std::min<int64_t>(kMr, w.rows - r0));
       pack_tile(w, r0, nv, unpack, sub, packed);
-      for (int64_t t0 = 0; t0 < n_tokens; t0 += kNt) {
-        const int nt = static_cast<int>(std::min<int64_t>(kNt, n_tokens - t0));
-        const TileArgs args{&packed,         w.cols, a.q.data() + t0 * w.cols, a.dx.data() + t0 * n32,
-                            a.xsd.data() + t0 * nsub, y + t0 * w.rows + r0, w.rows, nv};
-        (sub == 16 ? pick_tile<16>(nt) : pick_tile<32>(nt))(args);
-      }
+      run_tile(packed, sub, w.cols, a, n_tokens, y + r0, w.rows, nv);
     }
   });
 }

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <vector>
 
+#include "ops/packed.h"
 #include "ops/quant_internal.h"
 #include "rkv/core/error.h"
 #include "rkv/ops/matmul.h"
@@ -290,6 +291,11 @@ void quantize_row(const float* src, int64_t n, DType type, uint8_t* dst) {
 
 void dequantize_row(const WeightMatrix& w, int64_t r, float* out) {
   RKV_CHECK(r >= 0 && r < w.rows, "dequantize_row: row ", r, " out of range [0, ", w.rows, ")");
+  if (!w.data) {
+    RKV_CHECK(w.packed, "dequantize_row: weight has no data");
+    packed::dequantize_row(w, r, out);
+    return;
+  }
   const size_t rb = dtype_row_bytes(w.type, w.cols);
   quant::dequantize(w.type, static_cast<const uint8_t*>(w.data) + static_cast<size_t>(r) * rb, out, w.cols);
 }

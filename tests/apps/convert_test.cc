@@ -127,6 +127,8 @@ const char* kIds = "1,5,9,300,17,42,511,3,100,200,7,7,7,64,128,255,256,400";
 TEST(ConvertCli, FloatTypesGiveTheFolderLogitsBitwise) {
   test::TempDir dir;
   const std::string folder = tiny_folder(dir, "hf");
+  // Without AMX: its bf16 GEMM rounds activations for bf16 weights only.
+  ScopedEnv no_amx("RKV_ISA", "avx512");
   const std::vector<float> ref = logits_of(folder, kIds, dir.path("ref.st"));
   for (const char* type : {"bf16", "f32", ""}) {  // "": as stored (bf16)
     const std::string out = dir.path(std::string("m_") + type + ".gguf");

@@ -19,6 +19,7 @@
 #include <random>
 
 #include "common/testing.h"
+#include "rkv/core/cpu.h"
 #include "rkv/core/buffer.h"
 #include "rkv/formats/gguf.h"
 #include "rkv/formats/safetensors.h"
@@ -226,7 +227,11 @@ TEST_P(ConvertGolden, LoadsAsTheSameModel) {
   std::vector<int32_t> ids;
   for (int64_t i = 0; i < p.numel(); ++i) ids.push_back(static_cast<int32_t>(p.as<const int64_t>(DType::I64)[i]));
   std::vector<float> la = logits(*hf, ids, pool), lb = logits(*gg, ids, pool);
-  if (!llama) {
+  // The AMX bf16 GEMM rounds activations to bf16 for bf16 weights only, so
+  // with AMX a bf16 -> f32 conversion changes the arithmetic, and the q.k
+  // reordering of a Llama permutation can flip a bf16 rounding downstream.
+  const bool amx_rounding = amx_active() && (llama || hf->layer(0).wq.type != gg->layer(0).wq.type);
+  if (!llama && !amx_rounding) {
     EXPECT_EQ(std::memcmp(la.data(), lb.data(), la.size() * sizeof(float)), 0) << "logits not bitwise equal";
   } else {
     double scale = 0, diff = 0;
@@ -234,7 +239,9 @@ TEST_P(ConvertGolden, LoadsAsTheSameModel) {
       scale = std::max(scale, static_cast<double>(std::fabs(la[i])));
       diff = std::max(diff, static_cast<double>(std::fabs(la[i] - lb[i])));
     }
-    EXPECT_LE(diff, 2e-6 * scale) << "f32 reordering of q.k only (max |logit| " << scale << ")";
+    const double tolerance = amx_rounding ? 1e-4 : 2e-6;
+    EXPECT_LE(diff, tolerance * scale) << (amx_rounding ? "bf16 activation rounding (AMX)" : "f32 reordering of q.k only")
+                                       << " (max |logit| " << scale << ")";
   }
 }
 

@@ -6,6 +6,7 @@
 #include <random>
 
 #include "common/testing.h"
+#include "rkv/core/buffer.h"
 #include "rkv/core/cpu.h"
 #include "rkv/core/error.h"
 #include "rkv/ops/attention.h"
@@ -103,6 +104,71 @@ TEST(Matmul, PrefillTilesMatchReferenceForEveryTypeAndIsa) {
       }
     }
   }
+}
+
+// Weights packed once (pack_weights), the original dropped: every packable
+// type on every path that reads the packed form -- the register kernels (1-8
+// tokens per pass, 9 and 17 leave short passes), the AVX-512 VNNI GEMM (from
+// 24 tokens) and the AMX tiles (16-token tiles; 17 and 40 leave short ones),
+// short panels (13 and 40 rows: 16-row panels), an odd number of 32-column
+// groups (288 columns), and the lower paths, which unpack row by row.
+TEST(Matmul, PackedWeightsMatchReferenceOnEveryPath) {
+  ThreadPool pool(2);
+  int packed_types = 0;
+  for (DType t : {DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q5_K, DType::Q6_K, DType::BF16}) {
+    const bool k_quant = t == DType::Q4_K || t == DType::Q5_K || t == DType::Q6_K;
+    for (int64_t rows : {int64_t{13}, int64_t{40}})
+      for (int64_t cols : {int64_t{k_quant ? 256 : 288}, int64_t{512}}) {
+        const size_t packed_bytes = packed_weight_bytes(t, rows, cols);
+        if (packed_bytes == 0) continue;  // no packed layout on this CPU
+        ++packed_types;
+        const auto w = randn(static_cast<size_t>(rows * cols), 5);
+        std::vector<uint8_t> q(dtype_row_bytes(t, cols) * rows);
+        quantize_matrix(w.data(), rows, cols, t, q.data());
+        const WeightMatrix original{q.data(), t, rows, cols};
+        AlignedBuffer buf(packed_bytes);
+        pack_weights(original, buf.data(), pool);
+        const WeightMatrix m{nullptr, t, rows, cols, buf.data()};
+        // (the packed copy is as big as the original, within 3%)
+        EXPECT_LE(packed_bytes, dtype_row_bytes(t, cols) * static_cast<size_t>((rows + 15) / 16 * 16) * 103 / 100)
+            << dtype_name(t);
+        std::vector<float> row0(static_cast<size_t>(cols)), row1(row0.size());
+        for (int64_t r = 0; r < rows; ++r) {
+          dequantize_row(original, r, row0.data());
+          dequantize_row(m, r, row1.data());
+          for (int64_t c = 0; c < cols; ++c) ASSERT_EQ(row1[c], row0[c]) << dtype_name(t) << " row " << r << " col " << c;
+        }
+        for (int64_t n : {1, 3, 8, 9, 17, 29, 40}) {
+          const auto x = randn(static_cast<size_t>(n * cols), 6);
+          // block types: int8 activations as the kernels round them; BF16: exact
+          const auto xr = t == DType::BF16 ? x : round_like_q8(x, k_quant ? 256 : 32);
+          std::vector<float> ref(static_cast<size_t>(n * rows)), ref_exact(ref.size()), mag(ref.size());
+          matmul_reference(original, xr.data(), ref.data(), n);
+          matmul_reference(original, x.data(), ref_exact.data(), n);
+          for (int64_t i = 0; i < n * rows; ++i) {  // sum |w| |x|: the scale of rounding errors
+            dequantize_row(original, i % rows, row0.data());
+            for (int64_t c = 0; c < cols; ++c) mag[i] += std::fabs(row0[c] * x[(i / rows) * cols + c]);
+          }
+          for (bool amx : {false, true}) {
+            if (amx && !amx_available()) continue;
+            std::vector<float> y(ref.size(), -1.0f);
+            matmul_isa(Isa::Avx512, m, x.data(), y.data(), n, pool, amx);
+            for (int64_t i = 0; i < n * rows; ++i) {
+              // AMX bf16 keeps ~16 bits of each activation (hi + lo bf16 parts)
+              const double tol = t == DType::BF16 && amx ? 1e-5 * mag[i] + 1e-6 : 1e-4 * (1 + std::fabs(ref[i]));
+              const float r = i / rows, o = i % rows;
+              ASSERT_NEAR(y[i], ref[i], tol) << dtype_name(t) << " amx " << amx << " rows " << rows << " cols " << cols
+                                             << " n " << n << " token " << r << " row " << o;
+            }
+          }
+          std::vector<float> y(ref.size(), -1.0f);
+          matmul_isa(Isa::Scalar, m, x.data(), y.data(), n, pool);
+          for (int64_t i = 0; i < n * rows; ++i)
+            ASSERT_NEAR(y[i], ref_exact[i], 1e-4 * (1 + std::fabs(ref_exact[i]))) << dtype_name(t) << " scalar n " << n;
+        }
+      }
+  }
+  if (packed_types == 0) GTEST_SKIP() << "this CPU has no packed-weight kernels (AVX-512 VNNI)";
 }
 
 TEST(Matmul, QuantizeDequantizeErrorIsBounded) {

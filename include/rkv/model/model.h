@@ -2,8 +2,11 @@
 //
 // Model::load takes what the user has: a Hugging Face folder (config.json,
 // model.safetensors or a sharded index, optional generation_config.json) or
-// a .gguf file. Weights stay in the mapped files and are used in place
-// (f32 / f16 / bf16 / GGUF blocks); only 1-D tensors (norms, biases) are
+// a .gguf file. Weight matrices are copied into huge-page memory when they
+// fit (else used in place from the mapped files, RKV_MMAP), packed on the
+// way for this machine's kernels where it has a packed layout (ops/matmul.h:
+// AVX-512 VNNI block types, AMX bf16) -- only the packed copy is kept, and
+// the embedding table stays as it is; 1-D tensors (norms, biases) are
 // copied to f32. The forward runs a batch of tokens of one sequence:
 // embeddings -> per layer [RMSNorm, Q/K/V projections (+bias), q/k RMSNorm
 // (qwen3), RoPE, append K/V to that layer's LayerCache (keys post-RoPE),
@@ -90,6 +93,9 @@ class Model {
   // appends, attention and hooks stay per sequence.
   void forward_batch(std::span<const SequenceChunk> chunks, ThreadPool& pool) const;
 
+  // Whether the output head is the embedding table (tie_word_embeddings).
+  bool tied_output() const { return tied_output_; }
+
   // Test access.
   const LayerWeights& layer(int i) const { return layers_.at(static_cast<size_t>(i)); }
   const WeightMatrix& embedding() const { return embed_; }
@@ -108,6 +114,7 @@ class Model {
   std::string source_, format_;
   std::unique_ptr<Storage> storage_;
   WeightMatrix embed_, output_;   // [vocab][hidden]
+  bool tied_output_ = false;
   std::vector<float> final_norm_;  // [hidden]
   std::vector<float> rope_freq_factors_;  // [head_dim/2] (GGUF rope_freqs.weight) or empty
   std::vector<LayerWeights> layers_;
