@@ -91,13 +91,14 @@ def apply(op, x, y):
 class Params:
     """Knobs of the generator (the defaults are what the shipped model was trained on)."""
 
-    def __init__(self, min_vars=6, max_vars=18, n_constants=2, max_ops=2, constant_operand_in=6):
+    def __init__(self, min_vars=8, max_vars=22, n_constants=2, max_ops=2, max_step=2, fresh_constant_in=8):
         assert 3 <= min_vars <= max_vars <= len(LETTERS)
         self.min_vars = min_vars
         self.max_vars = max_vars
         self.n_constants = n_constants  # the first variables are plain digits
         self.max_ops = max_ops  # operations per definition: 1..max_ops
-        self.constant_operand_in = constant_operand_in  # 1 in N operands after the first is a digit
+        self.max_step = max_step  # each operation adds or subtracts 1..max_step
+        self.fresh_constant_in = fresh_constant_in  # 1 in N later variables is a plain digit too
 
 
 def make_problem(rng, params=None, n_vars=None):
@@ -105,86 +106,64 @@ def make_problem(rng, params=None, n_vars=None):
     p = params or Params()
     n = n_vars if n_vars is not None else rng.between(p.min_vars, p.max_vars)
     names = LETTERS[:n]
-    defs = []  # per variable: list of terms; term = ("var", index) | ("num", digit); ops between them
+    defs = []  # per variable: (source variable index or None, digit or [(op, k), ...])
     values = []
     for i in range(n):
-        if i < p.n_constants:
+        if i < p.n_constants or rng.chance(1, p.fresh_constant_in):
             d = rng.below(10)
-            defs.append(([("num", d)], []))
+            defs.append((None, d))
             values.append(d)
             continue
-        n_ops = rng.between(1, p.max_ops)
-        used = [rng.below(i)]  # distinct variables per definition (no "c - c")
-        terms = [("var", used[0])]
-        ops = []
-        for _ in range(n_ops):
-            ops.append(rng.choice(OPS))
-            if len(used) == i or rng.chance(1, p.constant_operand_in):
-                terms.append(("num", rng.between(1, 9)))
-            else:
-                k = rng.below(i - len(used))
-                k = [x for x in range(i) if x not in used][k]
-                used.append(k)
-                terms.append(("var", k))
-        v = values[terms[0][1]]
-        for op, t in zip(ops, terms[1:]):
-            v = apply(op, v, values[t[1]] if t[0] == "var" else t[1])
-        defs.append((terms, ops))
+        src = rng.below(i)  # any earlier variable: often one computed long before
+        ops = [(rng.choice(OPS), rng.between(1, p.max_step)) for _ in range(rng.between(1, p.max_ops))]
+        v = values[src]
+        for op, k in ops:
+            v = apply(op, v, k)
+        defs.append((src, ops))
         values.append(v)
 
-    first_third = max(1, n // 3)
-    q_left = rng.below(first_third)
-    q_right = rng.below(n - 1)
-    q_right += q_right >= q_left  # two different variables
-    q_op = rng.choice(OPS)
-    answer = apply(q_op, values[q_left], values[q_right])
+    # The question: a computed (not given) variable of the first half, so the
+    # answer needs a result of the chain's start again at its very end.
+    candidates = [i for i in range(max(1, n // 2)) if defs[i][0] is not None] or list(range(max(1, n // 2)))
+    q_var = candidates[rng.below(len(candidates))]
+    q_ops = [(rng.choice(OPS), rng.between(1, p.max_step))]
+    answer = values[q_var]
+    for op, k in q_ops:
+        answer = apply(op, answer, k)
 
-    def term_text(t):
-        return names[t[1]] if t[0] == "var" else str(t[1])
+    def expr_text(src, ops):
+        return names[src] + "".join(f" {op} {k}" for op, k in ops)
 
-    def expr_text(terms, ops):
-        out = term_text(terms[0])
-        for op, t in zip(ops, terms[1:]):
-            out += f" {op} {term_text(t)}"
-        return out
-
-    question = f"{names[q_left]} {q_op} {names[q_right]}"
-    definitions = ", ".join(f"{names[i]} = {expr_text(*defs[i])}" for i in range(n))
-    problem = f"Let {definitions}. All arithmetic is mod 10. What is {question}?"
-
-    def evaluation(terms, ops):
-        """Operand look-ups then one sentence per operation; returns (text, value)."""
-        sentences = []
-        seen = set()
-        for t in terms:
-            if t[0] == "var" and t[1] not in seen:
-                seen.add(t[1])
-                sentences.append(f"{names[t[1]]} is {values[t[1]]}.")
-        val = lambda t: values[t[1]] if t[0] == "var" else t[1]
-        v = val(terms[0])
-        for op, t in zip(ops, terms[1:]):
-            r = apply(op, v, val(t))
-            sentences.append(f"{v} {op} {val(t)} = {r}.")
+    def evaluation(src, ops):
+        """The operand look-up, then one sentence per operation; returns (text, value)."""
+        v = values[src]
+        sentences = [f"{names[src]} is {v}."]
+        for op, k in ops:
+            r = apply(op, v, k)
+            sentences.append(f"{v} {op} {k} = {r}.")
             v = r
         return " ".join(sentences), v
 
+    question = expr_text(q_var, q_ops)
+    definitions = ", ".join(f"{names[i]} = {defs[i][1] if defs[i][0] is None else expr_text(*defs[i])}" for i in range(n))
+    problem = f"Let {definitions}. All arithmetic is mod 10. What is {question}?"
+
     lines = [f"I need {question}. Let me compute the variables in order."]
     for i in range(n):
-        terms, ops = defs[i]
+        src, ops = defs[i]
         name = names[i]
-        if not ops:
+        if src is None:
             lines.append(f"{name} = {values[i]}. so {name} is {values[i]}.")
         else:
-            work, v = evaluation(terms, ops)
+            work, v = evaluation(src, ops)
             assert v == values[i]
-            lines.append(f"{name} = {expr_text(terms, ops)}. {work} so {name} is {v}.")
+            lines.append(f"{name} = {expr_text(src, ops)}. {work} so {name} is {v}.")
             if len(ops) > 1:
                 lines.append(f"wait, let me check {name}. {work} yes, {name} is {v}.")
         if (i + 1) % 5 == 0:
             recent = ", ".join(f"{names[k]} is {values[k]}" for k in range(i - 4, i + 1))
             lines.append(f"so far: {recent}.")
-    q_terms, q_ops = [("var", q_left), ("var", q_right)], [q_op]
-    work, v = evaluation(q_terms, q_ops)
+    work, v = evaluation(q_var, q_ops)
     assert v == answer
     lines.append(f"now the question: {question}. {work}")
     lines.append(f"wait, let me check the answer. {work} yes.")

@@ -35,10 +35,11 @@ def parse_args():
     ap.add_argument("--out", required=True, help="model folder to write")
     ap.add_argument("--log", required=True, help="loss log (TSV)")
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--steps", type=int, default=2000)
+    ap.add_argument("--steps", type=int, default=4000)
     ap.add_argument("--batch-tokens", type=int, default=4096, help="tokens per step, padding included")
     ap.add_argument("--lr", type=float, default=2e-3)
-    ap.add_argument("--min-lr-ratio", type=float, default=0.05)
+    ap.add_argument("--min-lr-ratio", type=float, default=0.02)
+    ap.add_argument("--decay", type=float, default=0.25, help="final fraction of the run with a linearly decaying LR")
     ap.add_argument("--warmup", type=int, default=100)
     ap.add_argument("--weight-decay", type=float, default=0.05)
     ap.add_argument("--layers", type=int, default=4)
@@ -47,14 +48,17 @@ def parse_args():
     ap.add_argument("--ffn", type=int, default=704)
     ap.add_argument("--vocab", type=int, default=448, help="embedding rows (>= the tokenizer's size)")
     ap.add_argument("--min-vars", type=int, default=4)
-    ap.add_argument("--max-vars", type=int, default=18)
-    ap.add_argument("--start-vars", type=int, default=8, help="max variables at step 0 (curriculum)")
-    ap.add_argument("--curriculum", type=float, default=0.3, help="fraction of steps to reach --max-vars")
+    ap.add_argument("--max-vars", type=int, default=22)
+    ap.add_argument("--max-ops", type=int, default=2, help="operations per definition: 1..max-ops")
+    ap.add_argument("--start-vars", type=int, default=6, help="max variables at step 0 (curriculum)")
+    ap.add_argument("--curriculum", type=float, default=0.4, help="fraction of steps to reach --max-vars")
     ap.add_argument("--raw-prompts", type=float, default=0.1, help="fraction of examples in the R-KV raw prompt")
     ap.add_argument("--eval-every", type=int, default=200)
     ap.add_argument("--valid", type=int, default=48, help="held-out problems for the validation columns")
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--time-limit", type=float, default=0, help="minutes; stop early (and say so) past it")
+    ap.add_argument("--threads", type=int, default=1, help="1 is fastest on a busy 2-core machine (OpenMP barriers stall when a thread is descheduled)")
+    ap.add_argument("--time-limit", type=float, default=0,
+                    help="minutes: if the run is on course to overrun it, the LR decay starts early and ends at the limit "
+                    "(fewer steps, logged); 0 = off")
     ap.add_argument("--init", help="start from this model folder's safetensors instead of random weights")
     return ap.parse_args()
 
@@ -112,11 +116,39 @@ def collate(batch, pad_id):
     return ids, targets
 
 
-def lr_at(step, a):
-    if step < a.warmup:
-        return a.lr * (step + 1) / a.warmup
-    progress = (step - a.warmup) / max(1, a.steps - a.warmup)
-    return a.lr * (a.min_lr_ratio + (1 - a.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
+class Schedule:
+    """Warm-up, constant LR, then linear decay over the last `decay` fraction.
+
+    With a time limit, the decay starts early if the steps left would not fit
+    in the time left (projected from the rate so far): the run then ends at
+    the limit, annealed, with fewer steps (the log says so). Without one (or
+    on a machine fast enough) the schedule depends on the step only."""
+
+    def __init__(self, a):
+        self.a = a
+        self.end = a.steps  # the step the run ends at
+        self.decay_start = int(a.steps * (1 - a.decay))
+
+    def update(self, step, minutes):
+        a = self.a
+        if not a.time_limit or step < 20 or step >= self.decay_start:
+            return
+        per_step = minutes / step
+        projected_end = minutes + per_step * (a.steps - step)
+        if projected_end > a.time_limit:
+            decay_time = a.time_limit * a.decay
+            if minutes + decay_time >= a.time_limit:
+                self.decay_start = step
+                self.end = step + max(1, int((a.time_limit - minutes) / per_step))
+
+    def lr(self, step):
+        a = self.a
+        if step < a.warmup:
+            return a.lr * (step + 1) / a.warmup
+        if step < self.decay_start:
+            return a.lr
+        frac = (step - self.decay_start) / max(1, self.end - self.decay_start)
+        return a.lr * (a.min_lr_ratio + (1 - a.min_lr_ratio) * max(0.0, 1 - frac))
 
 
 def vars_at(step, a):
@@ -164,7 +196,7 @@ def main():
     pad_id = tok.added[task.EOS]
     test = {ex["problem"] for ex in generate.take(generate.TEST_SEED, 500)}
     valid_rows = []
-    for ex in task.problem_stream(VALID_SEED, task.Params(min_vars=6, max_vars=a.max_vars)):
+    for ex in task.problem_stream(VALID_SEED, task.Params(min_vars=min(6, a.max_vars), max_vars=a.max_vars, max_ops=a.max_ops)):
         if ex["problem"] not in test:
             valid_rows.append(ex)
         if len(valid_rows) == a.valid:
@@ -202,16 +234,18 @@ def main():
     start = time.time()
     loss_sum, loss_n = 0.0, 0
     stopped_early = False
+    schedule = Schedule(a)
     for step in range(a.steps):
+        schedule.update(step, (time.time() - start) / 60)
         if not pending:
             mv = vars_at(step, a)
-            params = task.Params(min_vars=min(a.min_vars, mv), max_vars=mv)
+            params = task.Params(min_vars=min(a.min_vars, mv), max_vars=mv, max_ops=a.max_ops)
             pool = [stream.next(params) for _ in range(64)]
             pending = make_batches(pool, a.batch_tokens, batch_rng)
         batch = pending.pop()
         ids, targets = collate(batch, pad_id)
         for g in opt.param_groups:
-            g["lr"] = lr_at(step, a)
+            g["lr"] = schedule.lr(step)
         with torch.autocast("cpu", dtype=torch.bfloat16):
             logits = model(ids[:, :-1])
         loss = F.cross_entropy(logits.float().reshape(-1, cfg.vocab_size), targets.reshape(-1), ignore_index=-100)
@@ -222,13 +256,11 @@ def main():
         tokens += ids.numel()
         loss_sum += float(loss)
         loss_n += 1
-        last = step == a.steps - 1
+        last = step == schedule.end - 1
         minutes = (time.time() - start) / 60
-        if a.time_limit and minutes > a.time_limit and not last:
-            stopped_early = True
-            last = True
+        stopped_early = schedule.end < a.steps
         if (step + 1) % 20 == 0 or last or (step + 1) % a.eval_every == 0:
-            cols = [step + 1, tokens, f"{minutes:.2f}", f"{loss_sum / loss_n:.4f}", f"{lr_at(step, a):.2e}", vars_at(step, a)]
+            cols = [step + 1, tokens, f"{minutes:.2f}", f"{loss_sum / loss_n:.4f}", f"{schedule.lr(step):.2e}", vars_at(step, a)]
             if (step + 1) % a.eval_every == 0 or last:
                 acc, exact, ans = validate(model, valid, pad_id)
                 cols += [f"{acc:.4f}", f"{exact:.3f}", f"{ans:.3f}"]
@@ -243,7 +275,8 @@ def main():
         if last:
             break
     if stopped_early:
-        log.write(f"# stopped at the time limit ({a.time_limit} min) after {step + 1} of {a.steps} steps\n")
+        log.write(f"# time limit {a.time_limit} min: LR decay started at step {schedule.decay_start}, "
+                  f"ended after {step + 1} of {a.steps} steps\n")
     log.write(f"# done in {(time.time() - start) / 60:.1f} min, {tokens} tokens\n")
     log.close()
     export.export(model, tok, a.out)
