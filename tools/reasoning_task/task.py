@@ -145,8 +145,10 @@ def make_problem(rng, params=None, n_vars=None):
         return " ".join(sentences), v
 
     question = expr_text(q_var, q_ops)
-    definitions = ", ".join(f"{names[i]} = {defs[i][1] if defs[i][0] is None else expr_text(*defs[i])}" for i in range(n))
-    problem = f"Let {definitions}. All arithmetic is mod 10. What is {question}?"
+    # One definition per line: a name then starts a line in the problem as in
+    # the chain, so it is the same token in both ("c", not "Ġc").
+    definitions = ",\n".join(f"{names[i]} = {defs[i][1] if defs[i][0] is None else expr_text(*defs[i])}" for i in range(n))
+    problem = f"Let\n{definitions}.\nAll arithmetic is mod 10. What is {question}?"
 
     lines = [f"I need {question}. Let me compute the variables in order."]
     for i in range(n):

@@ -35,7 +35,7 @@ def parse_args():
     ap.add_argument("--out", required=True, help="model folder to write")
     ap.add_argument("--log", required=True, help="loss log (TSV)")
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--steps", type=int, default=4000)
+    ap.add_argument("--steps", type=int, default=3000)
     ap.add_argument("--batch-tokens", type=int, default=4096, help="tokens per step, padding included")
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--min-lr-ratio", type=float, default=0.02)
