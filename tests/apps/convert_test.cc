@@ -14,6 +14,7 @@
 //    of real vocabularies (byte-level Qwen3, SentencePiece-style Mistral).
 //  - `rkv inspect` shows the same model; every refusal exits 2 with a
 //    message naming the problem and leaves no file.
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -192,6 +193,60 @@ TEST(ConvertCli, BlockTypesGiveTheQuantizedModelsLogits) {
   auto pure = test::run_rkv({"convert", "-m", folder, "-o", dir.path("pure.gguf"), "--type", "q4_k", "--pure"});
   ASSERT_EQ(pure.exit_code, 0) << pure.err;
   EXPECT_EQ(GgufFile(dir.path("pure.gguf")).tensor("output.weight").dtype, DType::Q4_K);
+}
+
+// The project's own model (models/rkv-reasoner-mini, a Llama: Q/K rows are
+// permuted into GGUF's order, so f32 sums of q.k run in another order).
+// The shipped GGUF is exactly what `rkv convert` makes of the folder today;
+// f32/bf16 GGUFs give the folder's logits up to that reordering (without
+// AMX, whose bf16 GEMM rounds activations for bf16 weights only); the q8_0
+// one predicts the same next tokens along a whole chain of thought.
+TEST(ConvertCli, ShippedReasonerModelAndItsGguf) {
+  const fs::path models = fs::path(RKV_SOURCE_DIR) / "models";
+  const std::string folder = (models / "rkv-reasoner-mini").string();
+  const std::string shipped = (models / "rkv-reasoner-mini-Q8_0.gguf").string();
+  ASSERT_TRUE(fs::exists(shipped)) << shipped;
+  test::TempDir dir;
+  const std::string remade = dir.path("q8.gguf");
+  must(test::run_rkv({"convert", "-m", folder, "-o", remade, "--type", "q8_0"}), "convert q8_0");
+  EXPECT_EQ(test::slurp(remade), test::slurp(shipped)) << "rkv convert no longer makes the shipped GGUF";
+
+  // The ids of a prompt and its reference chain (held-out problem 0).
+  std::ifstream in(fs::path(folder) / "test.jsonl");
+  std::string line;
+  std::getline(in, line);
+  const std::string problem = json::parse(line).at("problem").get<std::string>();
+  auto prompt = test::run_rkv({"tokenize", "-m", folder, "--chat", "-p", problem});
+  must(prompt, "tokenize");
+  std::string ids = prompt.out.substr(0, prompt.out.find('\n'));
+  auto chain = test::run_rkv({"generate", "-m", folder, "--chat", "-p", problem, "-n", "400", "--json"});
+  must(chain, "generate");
+  for (const auto& id : json::parse(chain.out).at("ids")) ids += " " + std::to_string(id.get<int>());
+  std::replace(ids.begin(), ids.end(), ' ', ',');
+
+  ScopedEnv no_amx("RKV_ISA", "avx512");
+  const std::vector<float> ref = logits_of(folder, ids, dir.path("ref.st"));
+  ASSERT_FALSE(ref.empty());
+  double scale = 0;
+  for (float v : ref) scale = std::max(scale, static_cast<double>(std::fabs(v)));
+  for (const char* type : {"f32", "bf16"}) {
+    const std::string out = dir.path(std::string(type) + ".gguf");
+    must(test::run_rkv({"convert", "-m", folder, "-o", out, "--type", type}), type);
+    EXPECT_LE(max_abs(logits_of(out, ids, dir.path("l.st")), ref), 2e-6 * scale) << type;
+  }
+  const std::vector<float> q8 = logits_of(shipped, ids, dir.path("q8.st"));
+  ASSERT_EQ(q8.size(), ref.size());
+  const size_t vocab = 448, positions = ref.size() / vocab;
+  size_t same = 0;
+  for (size_t p = 0; p < positions; ++p) {
+    const float* a = ref.data() + p * vocab;
+    const float* b = q8.data() + p * vocab;
+    same += std::max_element(a, a + vocab) - a == std::max_element(b, b + vocab) - b;
+  }
+  EXPECT_GE(static_cast<double>(same), 0.99 * static_cast<double>(positions))
+      << same << " of " << positions << " next tokens agree";
+  std::printf("q8_0 GGUF: %zu of %zu argmax agree, max |logit difference| %.4g (max |logit| %.4g)\n", same, positions,
+              max_abs(q8, ref), scale);
 }
 
 TEST(ConvertCli, InspectShowsTheSameModel) {

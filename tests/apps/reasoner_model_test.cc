@@ -1,7 +1,9 @@
 // The project's own reasoning model (models/rkv-reasoner-mini, trained by
 // tools/train/train.sh), run from the repository: held-out problems answered
-// correctly under FullKV, and R-KV with a budget above the chain length giving
-// exactly FullKV's tokens. Needs no ../shared assets.
+// correctly under FullKV, R-KV with a budget above the chain length giving
+// exactly FullKV's tokens, the accuracy its model card records recomputed on
+// a slice of the held-out set, and the README's demo end to end. Needs no
+// ../shared assets.
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -103,6 +105,59 @@ TEST(ReasonerModel, SmallBudgetHoldsTheCacheWhileTheChainGrows) {
   const auto full = generate(problems, {"--kv", "fullkv"});
   // the compressed cache peaks at budget + divide_length slots per layer, FullKV at the whole sequence
   EXPECT_LT(r[0].value("kv_peak_bytes", int64_t{0}), full[0].value("kv_peak_bytes", int64_t{0}) / 2);
+}
+
+// The accuracy the model card records (accuracy.json, written from the
+// `rkv eval` run of the card's table) recomputed on the first problems.
+TEST(ReasonerModel, RecomputesTheRecordedAccuracyOnASlice) {
+  std::ifstream card_file(kModel / "accuracy.json");
+  ASSERT_TRUE(card_file) << kModel / "accuracy.json";
+  const json card = json::parse(card_file);
+  const int n = card.at("slice_problems").get<int>();
+  const int recorded = card.at("slice_correct_fullkv").get<int>();
+  test::TempDir dir;
+  auto r = test::run_rkv({"eval", "-m", kModel.string(), "--data", (kModel / "test.jsonl").string(), "--data-name",
+                          "math", "--prompt", "chat", "--sweep", "fullkv", "-n", "1400", "--limit", std::to_string(n),
+                          "-o", dir.path("run")});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::ifstream results(dir.path("run/results.jsonl"));
+  int correct = 0, lines = 0;
+  for (std::string line; std::getline(results, line); ++lines) correct += json::parse(line).at("correct").get<bool>();
+  EXPECT_EQ(lines, n);
+  // Greedy decoding is deterministic for one kernel family; another CPU's
+  // float rounding may flip a near-tie in a problem or two.
+  EXPECT_NEAR(correct, recorded, 2) << "of the first " << n << " held-out problems";
+}
+
+// scripts/demo.sh, the README's main command, with the binary under test:
+// the shipped model and problem, the boxed answer right, the cache held at
+// its budget while the chain grew several times past it.
+TEST(ReasonerModel, DemoRunsFromTheRepository) {
+  std::ifstream example_file(kModel / "example.txt");
+  std::stringstream example;
+  example << example_file.rdbuf();
+  std::string question = example.str();
+  while (!question.empty() && question.back() == '\n') question.pop_back();
+  std::string answer;
+  for (const auto& p : held_out(500))
+    if (p.question == question) answer = p.answer;
+  ASSERT_FALSE(answer.empty()) << "example.txt is not a held-out problem";
+  test::TempDir dir;
+  test::RunOptions options;
+  options.program = "/bin/bash";
+  options.cwd = dir.path("");  // the script finds the repository itself
+  options.env = {{"RKV", RKV_BINARY}};
+  auto r = test::run_rkv({(fs::path(RKV_SOURCE_DIR) / "scripts" / "demo.sh").string()}, options);
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find(question), std::string::npos) << "the problem is shown";
+  EXPECT_NE(r.out.find("</think>"), std::string::npos);
+  EXPECT_EQ(last_boxed(r.out), answer) << r.out;
+  const std::string held = "KV cache held at <= 160 tokens per layer (budget 128 + buffer 32)";
+  const size_t k = r.err.find(held);
+  ASSERT_NE(k, std::string::npos) << r.err;
+  const size_t open = r.err.find('(', k + held.size());
+  ASSERT_NE(open, std::string::npos) << r.err;
+  EXPECT_GE(std::stod(r.err.substr(open + 1)), 4.0) << "the chain grew several times past the budget: " << r.err;
 }
 
 }  // namespace

@@ -57,7 +57,7 @@ TempDir::~TempDir() {
   fs::remove_all(dir_, ec);
 }
 
-static std::string slurp(const fs::path& p) {
+std::string slurp(const std::filesystem::path& p) {
   std::ifstream in(p, std::ios::binary);
   std::ostringstream ss;
   ss << in.rdbuf();
@@ -111,7 +111,7 @@ CommandResult run_rkv(const std::vector<std::string>& args, const RunOptions& op
       setrlimit(RLIMIT_AS, &limit);
     }
     std::vector<char*> argv;
-    std::string binary = RKV_BINARY;
+    std::string binary = options.program.empty() ? std::string(RKV_BINARY) : options.program;
     argv.push_back(binary.data());
     std::vector<std::string> copies = args;
     for (auto& a : copies) argv.push_back(a.data());

@@ -31,6 +31,9 @@ class TempDir {
   std::filesystem::path dir_;
 };
 
+// A whole file's bytes ("" when it cannot be read).
+std::string slurp(const std::filesystem::path& p);
+
 struct CommandResult {
   int exit_code = -1;   // 128 + signal when killed by one
   int signal = 0;       // the signal that ended it, or 0
@@ -69,6 +72,7 @@ class BackgroundProcess {
 
 // How to run it for tests of hostile input and faults.
 struct RunOptions {
+  std::string program;             // the executable ("": the rkv binary), e.g. /bin/bash for a script
   std::string stdin_text;
   std::string cwd;                 // working directory ("": the test's)
   std::string stdout_path;         // write stdout here (e.g. /dev/full) instead of capturing it

@@ -28,7 +28,6 @@ gives byte-identical problems on every Python version.
 
 MASK64 = (1 << 64) - 1
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
-OPS = "+-"
 
 # The instruction DeepSeek recommends for R1 models (what `rkv eval --prompt chat`
 # appends) and the raw prompt of the R-KV reference's math script
@@ -91,14 +90,17 @@ def apply(op, x, y):
 class Params:
     """Knobs of the generator (the defaults are what the shipped model was trained on)."""
 
-    def __init__(self, min_vars=8, max_vars=22, n_constants=2, max_ops=2, max_step=2, fresh_constant_in=8):
+    def __init__(self, min_vars=12, max_vars=24, n_constants=2, max_ops=1, max_step=1, ops="+", fresh_constant_in=8,
+                 recheck_distance=4):
         assert 3 <= min_vars <= max_vars <= len(LETTERS)
         self.min_vars = min_vars
         self.max_vars = max_vars
         self.n_constants = n_constants  # the first variables are plain digits
         self.max_ops = max_ops  # operations per definition: 1..max_ops
         self.max_step = max_step  # each operation adds or subtracts 1..max_step
+        self.ops = ops  # the operations drawn from ("+-": add or subtract)
         self.fresh_constant_in = fresh_constant_in  # 1 in N later variables is a plain digit too
+        self.recheck_distance = recheck_distance  # re-check a step whose operand is this many variables back or more
 
 
 def make_problem(rng, params=None, n_vars=None):
@@ -115,7 +117,7 @@ def make_problem(rng, params=None, n_vars=None):
             values.append(d)
             continue
         src = rng.below(i)  # any earlier variable: often one computed long before
-        ops = [(rng.choice(OPS), rng.between(1, p.max_step)) for _ in range(rng.between(1, p.max_ops))]
+        ops = [(rng.choice(p.ops), rng.between(1, p.max_step)) for _ in range(rng.between(1, p.max_ops))]
         v = values[src]
         for op, k in ops:
             v = apply(op, v, k)
@@ -126,7 +128,7 @@ def make_problem(rng, params=None, n_vars=None):
     # answer needs a result of the chain's start again at its very end.
     candidates = [i for i in range(max(1, n // 2)) if defs[i][0] is not None] or list(range(max(1, n // 2)))
     q_var = candidates[rng.below(len(candidates))]
-    q_ops = [(rng.choice(OPS), rng.between(1, p.max_step))]
+    q_ops = [(rng.choice(p.ops), rng.between(1, p.max_step))]
     answer = values[q_var]
     for op, k in q_ops:
         answer = apply(op, answer, k)
@@ -160,7 +162,7 @@ def make_problem(rng, params=None, n_vars=None):
             work, v = evaluation(src, ops)
             assert v == values[i]
             lines.append(f"{name} = {expr_text(src, ops)}. {work} so {name} is {v}.")
-            if len(ops) > 1:
+            if len(ops) > 1 or i - src >= p.recheck_distance:
                 lines.append(f"wait, let me check {name}. {work} yes, {name} is {v}.")
         if (i + 1) % 5 == 0:
             recent = ", ".join(f"{names[k]} is {values[k]}" for k in range(i - 4, i + 1))
