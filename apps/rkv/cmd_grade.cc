@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "rkv/command.h"
+#include "rkv/core/json.h"
 #include "rkv/eval/grade.h"
 #include "rkv/flags.h"
 
@@ -39,6 +40,7 @@ std::string field_string(const nlohmann::json& line, const char* key, const std:
 
 GradeCase parse_case(const std::string& text, const std::string& where) {
   nlohmann::json line;
+  check_json_depth(text, where);
   try {
     line = nlohmann::json::parse(text);
   } catch (const nlohmann::json::exception& e) {
@@ -47,8 +49,9 @@ GradeCase parse_case(const std::string& text, const std::string& where) {
   RKV_CHECK(line.is_object(), where, ": expected a JSON object with output, answer and data_name");
   GradeCase c;
   c.output = field_string(line, "output", where);
+  const std::string data_name = field_string(line, "data_name", where);
   try {
-    c.data = eval::parse_data_name(field_string(line, "data_name", where));
+    c.data = eval::parse_data_name(data_name);
   } catch (const Error& e) {
     fail(where, ": ", e.what());
   }

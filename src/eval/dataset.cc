@@ -4,6 +4,7 @@
 
 #include "rkv/core/buffer.h"
 #include "rkv/core/error.h"
+#include "rkv/core/json.h"
 
 namespace rkv::eval {
 
@@ -41,6 +42,7 @@ Dataset load_dataset(const std::string& path, const DatasetOptions& options) {
     at = end + 1;
     if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
     const std::string where = path + ":" + std::to_string(line_no);
+    check_json_depth(line, where);
     nlohmann::json record = nlohmann::json::parse(line, nullptr, false);
     RKV_CHECK(!record.is_discarded(), where, ": not valid JSON");
     RKV_CHECK(record.is_object(), where, ": not a JSON object");

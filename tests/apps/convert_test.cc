@@ -221,7 +221,8 @@ TEST(ConvertCli, ShippedReasonerModelAndItsGguf) {
   std::string ids = prompt.out.substr(0, prompt.out.find('\n'));
   auto chain = test::run_rkv({"generate", "-m", folder, "--chat", "-p", problem, "-n", "400", "--json"});
   must(chain, "generate");
-  for (const auto& id : json::parse(chain.out).at("ids")) ids += " " + std::to_string(id.get<int>());
+  const json generated = json::parse(chain.out);
+  for (const auto& id : generated.at("ids")) ids += " " + std::to_string(id.get<int>());
   std::replace(ids.begin(), ids.end(), ' ', ',');
 
   ScopedEnv no_amx("RKV_ISA", "avx512");

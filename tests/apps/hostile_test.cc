@@ -71,6 +71,10 @@ class Workspace {
     write(path("prompt.txt"), "hello");
     write(path("ids.jsonl"), "{\"ids\": [1, 2, 3]}\n{\"ids\": [4, 5]}\n");
     write(path("chat.jsonl"), R"({"messages": [{"role": "user", "content": "hi"}]})" "\n");
+    write(path("problems.jsonl"), R"({"problem": "What is 1 + 1?", "answer": "2"})" "\n");
+    write(path("cut.jsonl"), R"({"problem": "What is 1 + 1?", "answer": )" "\n");
+    write(path("deep_problems.jsonl"), "{\"problem\": " + deep + "}\n");
+    write(path("grades.jsonl"), R"({"output": "\\boxed{2}", "answer": "2", "data_name": "math"})" "\n" R"({"output": 7})" "\n");
     fs::create_directory(path("adir"));
     ::mkfifo(path("pipe").c_str(), 0644);
     write(path("target.st"), "old");
@@ -452,6 +456,27 @@ TEST(HostileInputs, MakeModelShapes) {
 }
 
 // Class 11: tokens that look like markup cannot break the page.
+// The commands that read benchmark files and write run folders or GGUF
+// files: eval, grade, convert.
+TEST(HostileInputs, EvalGradeConvert) {
+  check_all({
+      {{"eval", "-m", "tiny_hf", "--data", "cut.jsonl", "--data-name", "math", "-o", "run"}, 2, "cut.jsonl:1"},
+      {{"eval", "-m", "tiny_hf", "--data", "deep_problems.jsonl", "--data-name", "math", "-o", "run"}, 2, "nested more than"},
+      {{"eval", "-m", "tiny_hf", "--data", "problems.jsonl", "--data-name", "math", "--sweep", "rkv:abc", "-o", "run"}, 2,
+       "--sweep"},
+      {{"eval", "-m", "tiny_hf", "--data", "problems.jsonl", "--data-name", "math", "--sweep", "rkv:4", "-o", "run"}, 2,
+       "budget"},
+      {{"eval", "-m", "tiny_hf", "--data", "adir", "--data-name", "math", "-o", "run"}, 2, "adir"},
+      {{"eval", "-m", "tiny_hf", "--data", "problems.jsonl", "--data-name", "math", "-n", "2", "-o", "prompt.txt"}, 2,
+       "prompt.txt"},
+      {{"grade", "--input", "grades.jsonl"}, 2, "grades.jsonl line 2"},
+      {{"grade", "--input", "deep_trace.jsonl"}, 2, "nested more than"},
+      {{"convert", "-m", "deep_hf", "-o", "out.gguf"}, 2, "nested more than"},
+      {{"convert", "-m", "tiny_hf", "-o", "adir"}, 2, "adir"},
+      {{"convert", "-m", "tiny_hf", "-o", "out.gguf", "--type", "q9"}, 2, "unknown weight type"},
+  });
+}
+
 TEST(HostileInputs, VisualizeTokens) {
   check_all({{{"visualize", "--trace", "trace.jsonl", "--tokens", "tokens.json", "-o", "page.html"}, 0, "", {"page.html"}}});
 }
