@@ -144,7 +144,7 @@ TEST(ReasonerModel, RecomputesTheRecordedAccuracyOnASlice) {
   for (int i = 0; i < n; ++i) recorded += first.at(static_cast<size_t>(i)).get<bool>();
   test::TempDir dir;
   auto r = test::run_rkv({"eval", "-m", kModel.string(), "--data", (kModel / "test.jsonl").string(), "--data-name",
-                          "math", "--prompt", "chat", "--sweep", "fullkv", "-n", "1400", "--limit", std::to_string(n),
+                          "math", "--prompt", "chat", "--sweep", "fullkv", "--kv-type", "bf16", "-n", "1400", "--limit", std::to_string(n),
                           "-o", dir.path("run")});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::ifstream results(dir.path("run/results.jsonl"));
