@@ -252,14 +252,19 @@ void size_activations(int64_t n_tokens, int64_t cols, DType weight_type, Activat
   std::fill(a.xsd.begin() + n_tokens * (cols / sub_block_elems(weight_type)), a.xsd.end(), 0.0f);
 }
 
+int activation_block(DType weight_type) { return is_k_quant(weight_type) ? 256 : 32; }
+
 void quantize_activation_rows(const float* x, int64_t t0, int64_t t1, int64_t cols, DType weight_type,
-                              Activations& a) {
-  quantize_rows_vnni(x, t0, t1, cols, is_k_quant(weight_type) ? 256 : 32, sub_block_elems(weight_type), a);
+                              int scale_block, Activations& a) {
+  RKV_CHECK((scale_block == 32 || scale_block == 256) && cols % scale_block == 0 &&
+                scale_block >= activation_block(weight_type),
+            "internal: activation scale block ", scale_block, " for ", dtype_name(weight_type), " x ", cols);
+  quantize_rows_vnni(x, t0, t1, cols, scale_block, sub_block_elems(weight_type), a);
 }
 
 void quantize_activations(const float* x, int64_t n_tokens, int64_t cols, DType weight_type, Activations& a) {
   size_activations(n_tokens, cols, weight_type, a);
-  quantize_activation_rows(x, 0, n_tokens, cols, weight_type, a);
+  quantize_activation_rows(x, 0, n_tokens, cols, weight_type, activation_block(weight_type), a);
 }
 
 void run_tile(const PackedTile& p, int sub, int64_t cols, const Activations& a, int64_t n_tokens, float* y, int64_t ldy,

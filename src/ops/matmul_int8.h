@@ -51,12 +51,17 @@ struct Activations {
   // (sub-block j of a 16-token tile is one contiguous tile operand)
   AlignedVector<int8_t> tiles;
 };
-// Scale per 32 elements (per 256 for K-quant weights), S = sub_block_elems(weight_type).
+// Elements sharing one activation scale for these weights: 32, or 256 for
+// the K-quants (whose weight scales are per 256-column super-block).
+int activation_block(DType weight_type);
+// Scale per activation_block(weight_type) elements, S = sub_block_elems(weight_type).
 void quantize_activations(const float* x, int64_t n_tokens, int64_t cols, DType weight_type, Activations& a);
-// The same in two steps, for spreading the rows over threads.
+// The same in two steps, for spreading the rows over threads; scale_block
+// (32 or 256, dividing cols) may be coarser than activation_block(weight_type)
+// for a kernel that scales per super-block (packed/AMX Q8_0 and Q4_0).
 void size_activations(int64_t n_tokens, int64_t cols, DType weight_type, Activations& a);
 void quantize_activation_rows(const float* x, int64_t t0, int64_t t1, int64_t cols, DType weight_type,
-                              Activations& a);
+                              int scale_block, Activations& a);
 
 // 16 weight rows as unsigned bytes u with w = a * u + b per sub-block.
 struct PackedTile {

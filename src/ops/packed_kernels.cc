@@ -361,6 +361,60 @@ RKV_K512 void unpack_amx_k(const uint8_t* panel, int64_t cols, AmxPanel& p) {
   }
 }
 
+// Q8_0 / Q4_0 over whole 256-column super-blocks, laid out as Q6_K's two
+// planes: per row and super-block one scale D = max |d| of its 8 blocks
+// scaled to the int16 range, and v = q d / D in int16 (lo / hi byte planes),
+// so the tiles run 64 columns per product and the C tiles are scaled once
+// per super-block instead of once per 32 columns (the scaling, not the tile
+// products, bounded the per-block kernel). v = q 2^s R / 2^15 rounded
+// (vpmulhrsw), R = d / max|d| in 15 bits: |error| <= 1 unit of v, 2^-15 of
+// the row's largest weight in the super-block -- far below the int8
+// activations' 2^-8.
+template <class T>
+RKV_K512 void unpack_amx_rescaled(const uint8_t* panel, int64_t cols, AmxPanel& p) {
+  constexpr bool kQ8 = std::is_same_v<T, Q8>;
+  constexpr int kShift = kQ8 ? 8 : 12;  // |q| <= 128 (Q8_0), <= 8 (Q4_0): q 2^s fits int16
+  const int64_t n_sb = cols / 256;
+  p.w.resize(static_cast<size_t>(n_sb * 2 * 4096));
+  p.d.resize(static_cast<size_t>(n_sb * 16));
+  const __m512i bias = _mm512_set1_epi8(static_cast<char>(kQ8 ? 128 : 8));
+  const __m512i rows_lo = _mm512_set_epi16(7, 7, 7, 7, 6, 6, 6, 6, 5, 5, 5, 5, 4, 4, 4, 4, 3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1,
+                                           1, 0, 0, 0, 0);
+  const __m512i rows_hi = _mm512_add_epi16(rows_lo, _mm512_set1_epi16(8));
+  const __m512 to_d = _mm512_set1_ps(32768.0f / (32767.0f * static_cast<float>(1 << kShift)));
+  for (int64_t sb = 0; sb < n_sb; ++sb) {
+    const uint8_t* g0 = panel + T::kBytes * static_cast<size_t>(sb * 8);
+    int8_t* out = p.w.data() + sb * 2 * 4096;
+    __m512 d[8], dmax = _mm512_setzero_ps();
+    for (int j = 0; j < 8; ++j) {
+      d[j] = f16x16(g0 + T::kBytes * static_cast<size_t>(j) + (kQ8 ? 512 : 256));
+      dmax = _mm512_max_ps(dmax, _mm512_abs_ps(d[j]));
+    }
+    const __mmask16 live = _mm512_cmp_ps_mask(dmax, _mm512_setzero_ps(), _CMP_GT_OQ);  // (an all-zero row: R = 0)
+    const __m512 inv = _mm512_maskz_div_ps(live, _mm512_set1_ps(32767.0f), dmax);
+    _mm512_storeu_ps(p.d.data() + sb * 16, _mm512_mul_ps(dmax, to_d));
+    for (int j = 0; j < 8; ++j) {
+      const uint8_t* g = g0 + T::kBytes * static_cast<size_t>(j);
+      __m512i u[8];
+      __m512 a, b;
+      T::sub(g, NoHead{}, 0, u, a, b);
+      const __m512i r16 = _mm512_castsi256_si512(_mm512_cvtsepi32_epi16(_mm512_cvtps_epi32(_mm512_mul_ps(d[j], inv))));
+      const __m512i r_lo = _mm512_permutexvar_epi16(rows_lo, r16), r_hi = _mm512_permutexvar_epi16(rows_hi, r16);
+      for (int k = 0; k < 8; ++k) {
+        const __m512i q = _mm512_sub_epi8(u[k], bias);  // signed values, [16 rows][4]
+        const __m512i v0 = _mm512_mulhrs_epi16(_mm512_slli_epi16(_mm512_cvtepi8_epi16(_mm512_castsi512_si256(q)), kShift), r_lo);
+        const __m512i v1 =
+            _mm512_mulhrs_epi16(_mm512_slli_epi16(_mm512_cvtepi8_epi16(_mm512_extracti64x4_epi64(q, 1)), kShift), r_hi);
+        const __m512i lo = _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvtepi16_epi8(v0)), _mm512_cvtepi16_epi8(v1), 1);
+        const __m512i hi = _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvtepi16_epi8(_mm512_srai_epi16(v0, 8))),
+                                              _mm512_cvtepi16_epi8(_mm512_srai_epi16(v1, 8)), 1);
+        _mm512_storeu_si512(out + (j * 8 + k) * 64, lo);
+        _mm512_storeu_si512(out + 4096 + (j * 8 + k) * 64, hi);
+      }
+    }
+  }
+}
+
 // Tile loads are slow unless their lines are in L1, so the loops keep a
 // slice of the weights there -- 256 columns of one or two panels -- and run
 // every token tile over it before the next slice; the results accumulate
@@ -494,7 +548,7 @@ void amx_typed(const WeightMatrix& w, const Activations& a, int64_t n_tokens, in
   auto nv = [&](int64_t p) { return static_cast<int>(std::min<int64_t>(kRows, w.rows - p * kRows)); };
   thread_local AmxPanel panels[2];
   thread_local std::vector<float> acc;
-  if constexpr (kBlock32) {
+  if (kBlock32 && !amx_super_blocks(w.type, w.cols)) {
     config_tiles(16, 8, 32);
     const int64_t nsub = w.cols / 32;
     acc.resize(static_cast<size_t>((n_tiles + 1) / 2 * 32 * 32));  // [token pairs of tiles][2 panels][16]
@@ -514,10 +568,14 @@ void amx_typed(const WeightMatrix& w, const Activations& a, int64_t n_tokens, in
     config_tiles(16, 16, 64);
     acc.resize(static_cast<size_t>(n_tiles * 256));  // [tokens][16]
     for (int64_t p = p0; p < p1; ++p) {
-      unpack_amx_k<T>(base + pb * static_cast<size_t>(p), w.cols, panels[0]);
+      const uint8_t* panel = base + pb * static_cast<size_t>(p);
+      if constexpr (kBlock32)
+        unpack_amx_rescaled<T>(panel, w.cols, panels[0]);
+      else
+        unpack_amx_k<T>(panel, w.cols, panels[0]);
       std::fill(acc.begin(), acc.end(), 0.0f);
       for (int64_t sb = 0; sb < w.cols / 256; ++sb)
-        amx_k_sb<!std::is_same_v<T, Q6>>(panels[0], w.cols, a, n_tiles, sb, acc.data());
+        amx_k_sb<!kBlock32 && !std::is_same_v<T, Q6>>(panels[0], w.cols, a, n_tiles, sb, acc.data());
       for (int64_t t0 = 0; t0 < n_tokens; t0 += 16)
         store_rows_strided(acc.data() + t0 * 16, 16, static_cast<int>(std::min<int64_t>(16, n_tokens - t0)),
                            y + t0 * w.rows + p * kRows, w.rows, nv(p));
@@ -617,18 +675,26 @@ RKV_AMX void split_rows(const float* x, int64_t t0, int64_t t1, int64_t cols, ui
 
 }  // namespace
 
+bool amx_super_blocks(DType weight_type, int64_t cols) {
+  return int8_gemm::is_k_quant(weight_type) ||
+         ((weight_type == DType::Q8_0 || weight_type == DType::Q4_0) && cols % 256 == 0);
+}
+
 void quantize(const float* x, int64_t n_tokens, int64_t cols, DType weight_type, Activations& a, ThreadPool& pool,
               bool tiles) {
+  const bool super_blocks = tiles && amx_super_blocks(weight_type, cols);
+  const int scale_block = super_blocks ? 256 : int8_gemm::activation_block(weight_type);
   int8_gemm::size_activations(n_tokens, cols, weight_type, a);
   if (n_tokens * cols < 65536) {  // a decode step: not worth waking the pool
-    int8_gemm::quantize_activation_rows(x, 0, n_tokens, cols, weight_type, a);
+    int8_gemm::quantize_activation_rows(x, 0, n_tokens, cols, weight_type, scale_block, a);
   } else {
-    pool.parallel_for(n_tokens,
-                      [&](int64_t b, int64_t e) { int8_gemm::quantize_activation_rows(x, b, e, cols, weight_type, a); });
+    pool.parallel_for(n_tokens, [&](int64_t b, int64_t e) {
+      int8_gemm::quantize_activation_rows(x, b, e, cols, weight_type, scale_block, a);
+    });
   }
   if (!tiles) return;
-  // (chunk: the columns of one A tile -- a 32-column block, or 64 of a K-quant super-block)
-  const int64_t sub = int8_gemm::is_k_quant(weight_type) ? 64 : 32, nsub = cols / sub, n_tiles = (n_tokens + 15) / 16;
+  // (chunk: the columns of one A tile -- a 32-column block, or 64 of a super-block)
+  const int64_t sub = super_blocks ? 64 : 32, nsub = cols / sub, n_tiles = (n_tokens + 15) / 16;
   a.tiles.resize(static_cast<size_t>((n_tiles + 1) / 2 * 2 * 16 * cols));  // whole pairs of tiles (the AMX GEMM's step)
   std::fill(a.tiles.begin() + n_tiles * 16 * cols, a.tiles.end(), int8_t{0});
   pool.parallel_for(n_tiles, [&](int64_t b, int64_t e) {

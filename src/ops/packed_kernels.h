@@ -18,8 +18,14 @@ constexpr int64_t kAmxMinTokens = 24;
 constexpr int64_t kVnniGemmMinTokens = 24;
 constexpr int64_t kBf16AmxMinTokens = 16;
 
+// Whether the AMX int8 GEMM scales once per 256-column super-block: the
+// K-quants, and Q8_0 / Q4_0 (rescaled to two int16 byte planes) when cols is
+// a multiple of 256 -- then its activations take one scale per 256 too.
+bool amx_super_blocks(DType weight_type, int64_t cols);
+
 // int8_gemm::quantize_activations spread over the pool's threads (pad rows of
-// q, dx and xsd zero up to a multiple of 16 tokens); tiles: also a.tiles.
+// q, dx and xsd zero up to a multiple of 16 tokens); tiles: also a.tiles, for
+// the AMX GEMM (and the activation scales it needs, amx_super_blocks).
 void quantize(const float* x, int64_t n_tokens, int64_t cols, DType weight_type, int8_gemm::Activations& a,
               ThreadPool& pool, bool tiles);
 
