@@ -11,27 +11,56 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <new>
 #include <utility>
 
 #include "rkv/core/error.h"
 
 namespace rkv {
 
+namespace {
+
+constexpr size_t kHugePage = size_t{2} << 20;
+
+size_t huge_rounded(size_t bytes) { return (bytes + kHugePage - 1) / kHugePage * kHugePage; }
+
+// huge_rounded(bytes) zeroed bytes on a 2 MiB boundary, marked for transparent huge pages.
+void* map_huge(size_t bytes) {
+  const size_t rounded = huge_rounded(bytes);
+  // Over-map by one huge page and trim, so the range starts on a 2 MiB boundary.
+  void* raw = ::mmap(nullptr, rounded + kHugePage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (raw == MAP_FAILED) fail("out of memory mapping ", bytes, " bytes: ", std::strerror(errno));
+  const uintptr_t begin = reinterpret_cast<uintptr_t>(raw), aligned = (begin + kHugePage - 1) / kHugePage * kHugePage;
+  if (aligned > begin) ::munmap(raw, aligned - begin);
+  if (const size_t tail = begin + rounded + kHugePage - (aligned + rounded))
+    ::munmap(reinterpret_cast<void*>(aligned + rounded), tail);
+  ::madvise(reinterpret_cast<void*>(aligned), rounded, MADV_HUGEPAGE);  // advisory: ignored where THP is off
+  return reinterpret_cast<void*>(aligned);  // anonymous pages read as zero
+}
+
+}  // namespace
+
+void* allocate_pages(size_t bytes) {
+  if (bytes >= kHugePage) return map_huge(bytes);
+  void* p = std::aligned_alloc(AlignedBuffer::kAlignment, (bytes + 63) / 64 * 64);
+  if (!p) throw std::bad_alloc();
+  return p;
+}
+
+void free_pages(void* p, size_t bytes) {
+  if (!p) return;
+  if (bytes >= kHugePage)
+    ::munmap(p, huge_rounded(bytes));
+  else
+    std::free(p);
+}
+
 AlignedBuffer::AlignedBuffer(size_t bytes, Pages pages) : size_(bytes) {
   if (bytes == 0) return;
   if (pages == Pages::Huge) {
-    constexpr size_t kHuge = size_t{2} << 20;
-    const size_t rounded = (bytes + kHuge - 1) / kHuge * kHuge;
-    // Over-map by one huge page and trim, so the range starts on a 2 MiB boundary.
-    void* raw = ::mmap(nullptr, rounded + kHuge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (raw == MAP_FAILED) fail("out of memory mapping ", bytes, " bytes: ", std::strerror(errno));
-    const uintptr_t begin = reinterpret_cast<uintptr_t>(raw), aligned = (begin + kHuge - 1) / kHuge * kHuge;
-    if (aligned > begin) ::munmap(raw, aligned - begin);
-    if (const size_t tail = begin + rounded + kHuge - (aligned + rounded)) ::munmap(reinterpret_cast<void*>(aligned + rounded), tail);
-    data_ = reinterpret_cast<void*>(aligned);
-    mapped_ = rounded;
-    ::madvise(data_, rounded, MADV_HUGEPAGE);  // advisory: ignored where THP is off
-    return;  // anonymous pages read as zero
+    data_ = map_huge(bytes);
+    mapped_ = huge_rounded(bytes);
+    return;
   }
   size_t rounded = (bytes + kAlignment - 1) / kAlignment * kAlignment;
   data_ = std::aligned_alloc(kAlignment, rounded);

@@ -297,23 +297,24 @@ void Model::forward_batch(std::span<const SequenceChunk> chunks, ThreadPool& poo
   // Activations, kept per thread between calls: a fresh multi-MiB vector
   // per prefill call costs page faults and zeroing; every element is
   // written before it is read.
+  // (huge pages: the GEMMs write a 64-byte line per token, a row apart)
   struct Scratch {
-    std::vector<float> x, h, q, k, v, att, gate, up, tmp, picked, out;
+    PageVector<float> x, h, q, k, v, att, gate, up, tmp, picked, out;
   };
   thread_local Scratch scratch;
-  auto sized = [](std::vector<float>& buf, int64_t size) -> std::vector<float>& {
+  auto sized = [](PageVector<float>& buf, int64_t size) -> PageVector<float>& {
     buf.resize(static_cast<size_t>(size));
     return buf;
   };
-  std::vector<float>& x = sized(scratch.x, n * H);         // [n][H] residual stream
-  std::vector<float>& h = sized(scratch.h, n * H);         // [n][H] normed
-  std::vector<float>& q = sized(scratch.q, n * q_dim);     // [n][nh][hd]
-  std::vector<float>& k = sized(scratch.k, n * kv_dim);    // [n][nkv][hd]
-  std::vector<float>& v = sized(scratch.v, n * kv_dim);    // [n][nkv][hd]
-  std::vector<float>& att = sized(scratch.att, n * q_dim);  // [n][nh][hd]
-  std::vector<float>& gate = sized(scratch.gate, n * I);   // [n][I]
-  std::vector<float>& up = sized(scratch.up, n * I);       // [n][I]
-  std::vector<float>& tmp = sized(scratch.tmp, n * H);     // [n][H]
+  PageVector<float>& x = sized(scratch.x, n * H);         // [n][H] residual stream
+  PageVector<float>& h = sized(scratch.h, n * H);         // [n][H] normed
+  PageVector<float>& q = sized(scratch.q, n * q_dim);     // [n][nh][hd]
+  PageVector<float>& k = sized(scratch.k, n * kv_dim);    // [n][nkv][hd]
+  PageVector<float>& v = sized(scratch.v, n * kv_dim);    // [n][nkv][hd]
+  PageVector<float>& att = sized(scratch.att, n * q_dim);  // [n][nh][hd]
+  PageVector<float>& gate = sized(scratch.gate, n * I);   // [n][I]
+  PageVector<float>& up = sized(scratch.up, n * I);       // [n][I]
+  PageVector<float>& tmp = sized(scratch.tmp, n * H);     // [n][H]
 
   for (int64_t t = 0; t < n; ++t) dequantize_row(embed_, tokens[t], x.data() + t * H);
   const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(hd)));
@@ -392,13 +393,13 @@ void Model::forward_batch(std::span<const SequenceChunk> chunks, ThreadPool& poo
   });
   if (rows.empty()) return;
   const int64_t n_rows = static_cast<int64_t>(rows.size());
-  std::vector<float>& picked = sized(scratch.picked, n_rows * H);  // [rows][H]
+  PageVector<float>& picked = sized(scratch.picked, n_rows * H);  // [rows][H]
   for (int64_t r = 0; r < n_rows; ++r) std::copy_n(h.data() + rows[static_cast<size_t>(r)] * H, H, picked.data() + r * H);
   if (chunks.size() == 1) {  // one sequence: straight into its logits
     matmul(output_, picked.data(), chunks[0].logits, n_rows, pool);
     return;
   }
-  std::vector<float>& out = sized(scratch.out, n_rows * c.vocab_size);  // [rows][vocab]
+  PageVector<float>& out = sized(scratch.out, n_rows * c.vocab_size);  // [rows][vocab]
   matmul(output_, picked.data(), out.data(), n_rows, pool);
   size_t r = 0;
   for_each_chunk([&](const SequenceChunk& ch, int64_t) {

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace rkv {
 
@@ -37,6 +38,29 @@ class AlignedBuffer {
   size_t size_ = 0;
   size_t mapped_ = 0;  // bytes mapped with mmap (Pages::Huge), 0 for aligned_alloc
 };
+
+// Storage for large, short-lived working arrays (a prefill's activations):
+// blocks of 2 MiB or more are mapped as transparent huge pages, smaller ones
+// come from aligned_alloc (64 bytes). A GEMM writes its output one 64-byte
+// line per token, a row of the output apart -- with 4 KiB pages every token
+// of a 512-token prefill is another page and a TLB miss.
+void* allocate_pages(size_t bytes);
+void free_pages(void* p, size_t bytes);
+
+template <class T>
+struct PageAllocator {
+  using value_type = T;
+  PageAllocator() = default;
+  template <class U>
+  PageAllocator(const PageAllocator<U>&) {}
+  T* allocate(size_t n) { return static_cast<T*>(allocate_pages(n * sizeof(T))); }
+  void deallocate(T* p, size_t n) { free_pages(p, n * sizeof(T)); }
+  template <class U>
+  bool operator==(const PageAllocator<U>&) const { return true; }
+};
+// A std::vector on PageAllocator: huge pages from 2 MiB up.
+template <class T>
+using PageVector = std::vector<T, PageAllocator<T>>;
 
 // A whole file mapped read-only. Throws rkv::Error naming the path when the
 // file cannot be opened or mapped. An empty file maps to size 0, data nullptr.
