@@ -329,9 +329,7 @@ void Model::forward_batch(std::span<const SequenceChunk> chunks, ThreadPool& poo
       if (ch.hooks && ch.hooks->on_hidden) ch.hooks->on_hidden(static_cast<int>(l), x.data() + off * H, ch.n);
     });
     rmsnorm(x.data(), L.attn_norm.data(), h.data(), n, H, static_cast<float>(c.rms_norm_eps));
-    matmul(L.wq, h.data(), q.data(), n, pool);
-    matmul(L.wk, h.data(), k.data(), n, pool);
-    matmul(L.wv, h.data(), v.data(), n, pool);
+    matmul_shared_input({{&L.wq, q.data()}, {&L.wk, k.data()}, {&L.wv, v.data()}}, h.data(), n, pool);
     if (c.qkv_bias)
       for (int64_t t = 0; t < n; ++t) {
         for (int64_t i = 0; i < q_dim; ++i) q[t * q_dim + i] += L.bq[i];
@@ -370,8 +368,7 @@ void Model::forward_batch(std::span<const SequenceChunk> chunks, ThreadPool& poo
     matmul(L.wo, att.data(), tmp.data(), n, pool);
     for (int64_t i = 0; i < n * H; ++i) x[i] += tmp[i];
     rmsnorm(x.data(), L.ffn_norm.data(), h.data(), n, H, static_cast<float>(c.rms_norm_eps));
-    matmul(L.w_gate, h.data(), gate.data(), n, pool);
-    matmul(L.w_up, h.data(), up.data(), n, pool);
+    matmul_shared_input({{&L.w_gate, gate.data()}, {&L.w_up, up.data()}}, h.data(), n, pool);
     {  // (one exp per element: spread over the threads in blocks of 2048)
       const int64_t total = n * I, blocks = (total + 2047) / 2048;
       pool.parallel_for(blocks, [&](int64_t b, int64_t e) {

@@ -861,6 +861,14 @@ void matmul(const WeightMatrix& w, const float* x, float* y, int64_t n_tokens, T
   matmul_isa(active_isa(), w, x, y, n_tokens, pool, amx_active());
 }
 
+void matmul_shared_input(std::initializer_list<MatmulOutput> outputs, const float* x, int64_t n_tokens, ThreadPool& pool) {
+  for (const MatmulOutput& o : outputs) check(*o.w);
+  if (n_tokens > 0 && active_isa() == Isa::Avx512 &&
+      packed::matmul_shared_input(outputs.begin(), outputs.size(), x, n_tokens, pool, amx_active()))
+    return;
+  for (const MatmulOutput& o : outputs) matmul(*o.w, x, o.y, n_tokens, pool);
+}
+
 void matmul_reference(const WeightMatrix& w, const float* x, float* y, int64_t n_tokens) {
   check(w);
   std::vector<float> row(static_cast<size_t>(w.cols));

@@ -292,4 +292,39 @@ void matmul(const WeightMatrix& w, const float* x, float* y, int64_t n_tokens, T
   });
 }
 
+bool matmul_shared_input(const MatmulOutput* outputs, size_t count, const float* x, int64_t n_tokens, ThreadPool& pool,
+                         bool amx) {
+  if (count == 0) return false;
+  const WeightMatrix& first = *outputs[0].w;
+  const bool bf16 = first.type == DType::BF16;
+  const bool rows_path = bf16 ? !(amx && n_tokens >= kernels::kBf16AmxMinTokens)
+                              : n_tokens < (amx ? kernels::kAmxMinTokens : kernels::kVnniGemmMinTokens);
+  if (!rows_path) return false;
+  int64_t panels = 0;
+  for (size_t i = 0; i < count; ++i) {
+    const WeightMatrix& w = *outputs[i].w;
+    if (!w.packed || w.type != first.type || w.cols != first.cols || !supported(w.type, w.cols)) return false;
+    panels += panel_count(w.rows);
+  }
+  thread_local int8_gemm::Activations act;
+  if (!bf16) kernels::quantize(x, n_tokens, first.cols, first.type, act, pool, false);
+  const int8_gemm::Activations& a = act;  // (a thread_local name means each worker's own)
+  // panels [b, e) of all the matrices in order, each clipped to its own range
+  pool.parallel_for(panels, [&](int64_t b, int64_t e) {
+    int64_t offset = 0;
+    for (size_t i = 0; i < count && offset < e; ++i) {
+      const WeightMatrix& w = *outputs[i].w;
+      const int64_t n = panel_count(w.rows), p0 = std::max(b - offset, int64_t{0}), p1 = std::min(e - offset, n);
+      if (p0 < p1) {
+        if (bf16)
+          kernels::bf16_rows(w, x, n_tokens, p0, p1, outputs[i].y);
+        else
+          kernels::int8_rows(w, a, n_tokens, p0, p1, outputs[i].y);
+      }
+      offset += n;
+    }
+  });
+  return true;
+}
+
 }  // namespace rkv::packed

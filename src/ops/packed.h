@@ -55,4 +55,10 @@ void dequantize_row(const WeightMatrix& w, int64_t r, float* out);
 // Requires supported(w.type, w.cols) on this machine.
 void matmul(const WeightMatrix& w, const float* x, float* y, int64_t n_tokens, ThreadPool& pool, bool amx);
 
+// rkv::matmul_shared_input's single pass: when every matrix is packed, of
+// one type and width, and n_tokens takes the register kernels, computes them
+// all and returns true; otherwise does nothing and returns false.
+bool matmul_shared_input(const MatmulOutput* outputs, size_t count, const float* x, int64_t n_tokens, ThreadPool& pool,
+                         bool amx);
+
 }  // namespace rkv::packed

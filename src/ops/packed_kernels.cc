@@ -468,44 +468,60 @@ RKV_AMX void amx_q32_block(const AmxPanel* const panel[2], int64_t cols, const A
   }
 }
 
-// Q4_K / Q5_K: one panel, super-block sb, every tile of 16 tokens
-// (activations a.tiles [tile][64-column chunk][16][64]): C_lo, C_hi, C_min
-// accumulate over the super-block's four 64-column chunks, then one scaling
-// into acc [token][16]; a token tile's C tiles are scaled while the next
-// one's run.
+// K-quants: one panel, super-block sb, every tile of 16 tokens (activations
+// a.tiles [tile][64-column chunk][16][64]): C_lo, C_hi (, C_min) accumulate
+// over the super-block's four 64-column chunks, then one scaling into acc
+// [token][16]; a token tile's C tiles are scaled while the next one's run.
+template <bool kMin>
 RKV_AMX void amx_k_sb(const AmxPanel& p, int64_t cols, const Activations& a, int64_t n_tiles, int64_t sb, float* acc) {
+  constexpr int kPlanes = kMin ? 3 : 2;
   const int64_t n32 = cols / 32;
   alignas(64) int32_t cbuf[2][3][256];  // [token tile parity][plane][16 tokens][16 rows]
-  const int8_t* w = p.w.data() + sb * 3 * 4096;
+  const int8_t* w = p.w.data() + sb * kPlanes * 4096;
   const __m512 d = _mm512_loadu_ps(p.d.data() + sb * 16);
-  const __m512 neg_dmin = _mm512_loadu_ps(p.neg_dmin.data() + sb * 16);
+  const __m512 neg_dmin = kMin ? _mm512_loadu_ps(p.neg_dmin.data() + sb * 16) : d;
   for (int64_t tile = 0; tile <= n_tiles; ++tile) {
     if (tile < n_tiles) {
       const int8_t* qa = a.tiles.data() + tile * 16 * cols + sb * 4096;
       _tile_zero(0);
       _tile_zero(1);
-      _tile_zero(2);
+      if constexpr (kMin) _tile_zero(2);
       // A alternates between tmm6 and tmm7 (tile registers are not renamed:
       // a load into the register the previous products read would wait)
-      for (int c = 0; c < 4; c += 2) {
-        _tile_loadd(6, qa + c * 1024, 64);
-        _tile_loadd(4, w + c * 1024, 64);
-        _tile_loadd(5, w + 4096 + c * 1024, 64);
-        _tile_loadd(3, w + 8192 + c * 1024, 64);
-        _tile_dpbsud(0, 6, 4);
-        _tile_dpbsud(1, 6, 5);
-        _tile_dpbsud(2, 6, 3);
-        _tile_loadd(7, qa + (c + 1) * 1024, 64);
-        _tile_loadd(4, w + (c + 1) * 1024, 64);
-        _tile_loadd(5, w + 4096 + (c + 1) * 1024, 64);
-        _tile_loadd(3, w + 8192 + (c + 1) * 1024, 64);
-        _tile_dpbsud(0, 7, 4);
-        _tile_dpbsud(1, 7, 5);
-        _tile_dpbsud(2, 7, 3);
+      if constexpr (kMin) {
+        for (int c = 0; c < 4; c += 2) {
+          _tile_loadd(6, qa + c * 1024, 64);
+          _tile_loadd(4, w + c * 1024, 64);
+          _tile_loadd(5, w + 4096 + c * 1024, 64);
+          _tile_loadd(3, w + 8192 + c * 1024, 64);
+          _tile_dpbsud(0, 6, 4);
+          _tile_dpbsud(1, 6, 5);
+          _tile_dpbsud(2, 6, 3);
+          _tile_loadd(7, qa + (c + 1) * 1024, 64);
+          _tile_loadd(4, w + (c + 1) * 1024, 64);
+          _tile_loadd(5, w + 4096 + (c + 1) * 1024, 64);
+          _tile_loadd(3, w + 8192 + (c + 1) * 1024, 64);
+          _tile_dpbsud(0, 7, 4);
+          _tile_dpbsud(1, 7, 5);
+          _tile_dpbsud(2, 7, 3);
+        }
+      } else {  // Q6_K: B double-buffered too (tmm2-5); the high plane is signed
+        for (int c = 0; c < 4; c += 2) {
+          _tile_loadd(6, qa + c * 1024, 64);
+          _tile_loadd(2, w + c * 1024, 64);
+          _tile_loadd(3, w + 4096 + c * 1024, 64);
+          _tile_dpbsud(0, 6, 2);
+          _tile_dpbssd(1, 6, 3);
+          _tile_loadd(7, qa + (c + 1) * 1024, 64);
+          _tile_loadd(4, w + (c + 1) * 1024, 64);
+          _tile_loadd(5, w + 4096 + (c + 1) * 1024, 64);
+          _tile_dpbsud(0, 7, 4);
+          _tile_dpbssd(1, 7, 5);
+        }
       }
       _tile_stored(0, cbuf[tile & 1][0], 64);
       _tile_stored(1, cbuf[tile & 1][1], 64);
-      _tile_stored(2, cbuf[tile & 1][2], 64);
+      if constexpr (kMin) _tile_stored(2, cbuf[tile & 1][2], 64);
     }
     if (tile == 0) continue;
     const int64_t k = tile - 1;  // the previous token tile
@@ -516,54 +532,9 @@ RKV_AMX void amx_k_sb(const AmxPanel& p, int64_t cols, const Activations& a, int
     float* ac = acc + k * 256;
     for (int t = 0; t < 16; ++t) {
       const __m512i v = _mm512_add_epi32(_mm512_load_si512(cl + 16 * t), _mm512_slli_epi32(_mm512_load_si512(ch + 16 * t), 8));
-      const __m512 z = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_load_si512(cm + 16 * t)), neg_dmin,
-                                       _mm512_mul_ps(_mm512_cvtepi32_ps(v), d));
+      __m512 z = _mm512_mul_ps(_mm512_cvtepi32_ps(v), d);
+      if constexpr (kMin) z = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_load_si512(cm + 16 * t)), neg_dmin, z);
       _mm512_storeu_ps(ac + 16 * t, _mm512_fmadd_ps(z, _mm512_set1_ps(dx[t * n32]), _mm512_loadu_ps(ac + 16 * t)));
-    }
-  }
-}
-
-// Two planes (Q6_K, rescaled Q8_0 / Q4_0): the same per super-block, two
-// token tiles per B load -- C [tile][plane] in tmm0-3, B lo / hi in tmm4-5,
-// A of the two token tiles in tmm6-7: one tile load per product instead of
-// 1.5. a.tiles and acc hold whole pairs of tiles (the padding is zero).
-RKV_AMX void amx_two_planes_sb(const AmxPanel& p, int64_t cols, const Activations& a, int64_t n_tiles, int64_t sb,
-                               float* acc) {
-  const int64_t n32 = cols / 32, n_pairs = (n_tiles + 1) / 2;
-  alignas(64) int32_t cbuf[2][4][256];  // [pair parity][tile * 2 + plane][16 tokens][16 rows]
-  const int8_t* w = p.w.data() + sb * 2 * 4096;
-  const __m512 d = _mm512_loadu_ps(p.d.data() + sb * 16);
-  for (int64_t pair = 0; pair <= n_pairs; ++pair) {
-    if (pair < n_pairs) {
-      const int8_t* qa = a.tiles.data() + pair * 32 * cols + sb * 4096;
-      _tile_zero(0);
-      _tile_zero(1);
-      _tile_zero(2);
-      _tile_zero(3);
-      for (int c = 0; c < 4; ++c) {
-        _tile_loadd(4, w + c * 1024, 64);
-        _tile_loadd(6, qa + c * 1024, 64);
-        _tile_loadd(5, w + 4096 + c * 1024, 64);
-        _tile_loadd(7, qa + 16 * cols + c * 1024, 64);
-        _tile_dpbsud(0, 6, 4);
-        _tile_dpbssd(1, 6, 5);
-        _tile_dpbsud(2, 7, 4);
-        _tile_dpbssd(3, 7, 5);
-      }
-      for (int c = 0; c < 4; ++c) _tile_stored(c, cbuf[pair & 1][c], 64);
-    }
-    if (pair == 0) continue;
-    for (int ti = 0; ti < 2; ++ti) {  // the previous pair's tiles
-      const int64_t tile = 2 * (pair - 1) + ti;
-      const int32_t* cl = cbuf[(pair - 1) & 1][2 * ti];
-      const int32_t* ch = cbuf[(pair - 1) & 1][2 * ti + 1];
-      const float* dx = a.dx.data() + tile * 16 * n32 + sb * 8;
-      float* ac = acc + tile * 256;
-      for (int t = 0; t < 16; ++t) {
-        const __m512i v = _mm512_add_epi32(_mm512_load_si512(cl + 16 * t), _mm512_slli_epi32(_mm512_load_si512(ch + 16 * t), 8));
-        const __m512 z = _mm512_mul_ps(_mm512_cvtepi32_ps(v), d);
-        _mm512_storeu_ps(ac + 16 * t, _mm512_fmadd_ps(z, _mm512_set1_ps(dx[t * n32]), _mm512_loadu_ps(ac + 16 * t)));
-      }
     }
   }
 }
@@ -597,7 +568,7 @@ void amx_typed(const WeightMatrix& w, const Activations& a, int64_t n_tokens, in
     }
   } else {
     config_tiles(16, 16, 64);
-    acc.resize(static_cast<size_t>((n_tiles + 1) / 2 * 2 * 256));  // [tokens in whole pairs of tiles][16]
+    acc.resize(static_cast<size_t>(n_tiles * 256));  // [tokens][16]
     for (int64_t p = p0; p < p1; ++p) {
       const uint8_t* panel = base + pb * static_cast<size_t>(p);
       if constexpr (kBlock32)
@@ -605,12 +576,8 @@ void amx_typed(const WeightMatrix& w, const Activations& a, int64_t n_tokens, in
       else
         unpack_amx_k<T>(panel, w.cols, panels[0]);
       std::fill(acc.begin(), acc.end(), 0.0f);
-      for (int64_t sb = 0; sb < w.cols / 256; ++sb) {
-        if constexpr (kBlock32 || std::is_same_v<T, Q6>)
-          amx_two_planes_sb(panels[0], w.cols, a, n_tiles, sb, acc.data());
-        else
-          amx_k_sb(panels[0], w.cols, a, n_tiles, sb, acc.data());
-      }
+      for (int64_t sb = 0; sb < w.cols / 256; ++sb)
+        amx_k_sb<!kBlock32 && !std::is_same_v<T, Q6>>(panels[0], w.cols, a, n_tiles, sb, acc.data());
       for (int64_t t0 = 0; t0 < n_tokens; t0 += 16)
         store_rows_strided(acc.data() + t0 * 16, 16, static_cast<int>(std::min<int64_t>(16, n_tokens - t0)),
                            y + t0 * w.rows + p * kRows, w.rows, nv(p));

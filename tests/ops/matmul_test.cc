@@ -193,6 +193,49 @@ TEST(Matmul, PackedWeightsMatchReferenceOnEveryPath) {
   if (packed_types == 0) GTEST_SKIP() << "this CPU has no packed-weight kernels (AVX-512 VNNI)";
 }
 
+// Matrices sharing one input (q, k, v): one pass over the threads gives
+// bit for bit what one matmul per matrix gives -- packed or not, one type or
+// mixed, decode sizes and prefill sizes (which take the separate calls).
+TEST(Matmul, SharedInputEqualsOneCallPerMatrix) {
+  ThreadPool pool(2);
+  const int64_t cols = 512;
+  for (DType t : {DType::Q8_0, DType::Q4_K, DType::Q6_K, DType::BF16, DType::F32}) {
+    for (bool mixed : {false, true}) {
+      const int64_t rows[3] = {40, 13, 16};
+      std::vector<std::vector<uint8_t>> data;
+      std::vector<AlignedBuffer> packed;
+      std::vector<WeightMatrix> ws;
+      for (int i = 0; i < 3; ++i) {
+        const DType ti = mixed && i == 1 ? DType::Q8_0 == t ? DType::Q4_0 : DType::Q8_0 : t;
+        const auto w = randn(static_cast<size_t>(rows[i] * cols), 20 + i);
+        data.emplace_back(dtype_row_bytes(ti, cols) * rows[i]);
+        quantize_matrix(w.data(), rows[i], cols, ti, data.back().data());
+        WeightMatrix m{data.back().data(), ti, rows[i], cols};
+        if (const size_t bytes = packed_weight_bytes(ti, rows[i], cols)) {
+          packed.emplace_back(bytes);
+          pack_weights(m, packed.back().data(), pool);
+          m = WeightMatrix{nullptr, ti, rows[i], cols, packed.back().data()};
+        }
+        ws.push_back(m);
+      }
+      for (int64_t n : {1, 3, 9, 30}) {
+        const auto x = randn(static_cast<size_t>(n * cols), 7);
+        std::vector<std::vector<float>> separate(3), shared(3);
+        for (int i = 0; i < 3; ++i) {
+          separate[i].assign(static_cast<size_t>(n * rows[i]), -1.0f);
+          shared[i].assign(separate[i].size(), -2.0f);
+          matmul(ws[i], x.data(), separate[i].data(), n, pool);
+        }
+        matmul_shared_input({{&ws[0], shared[0].data()}, {&ws[1], shared[1].data()}, {&ws[2], shared[2].data()}}, x.data(),
+                            n, pool);
+        for (int i = 0; i < 3; ++i)
+          for (size_t j = 0; j < separate[i].size(); ++j)
+            ASSERT_EQ(shared[i][j], separate[i][j]) << dtype_name(t) << " mixed " << mixed << " n " << n << " matrix " << i;
+      }
+    }
+  }
+}
+
 TEST(Matmul, QuantizeDequantizeErrorIsBounded) {
   // Relative RMS error of a round trip, generous bounds per bit width.
   struct B {

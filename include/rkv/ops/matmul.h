@@ -14,6 +14,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 
 #include "rkv/core/cpu.h"
 #include "rkv/core/dtype.h"
@@ -41,6 +42,18 @@ void pack_weights(const WeightMatrix& w, void* dst, ThreadPool& pool);
 // y[t][r] = sum_c W[r][c] * x[t][c], for t < n_tokens.
 //   x: [n_tokens][cols] f32, y: [n_tokens][rows] f32
 void matmul(const WeightMatrix& w, const float* x, float* y, int64_t n_tokens, ThreadPool& pool);
+
+// y_i = W_i x for several matrices that read the same activations (q, k, v;
+// gate, up): the same results as one matmul call each. Where the packed
+// register kernels take them all (decode and small batches: same type and
+// width) they run as one pass over the threads with the activations
+// quantized once, so the fixed cost of a call -- waking the threads, small
+// matrices such as k and v split two ways -- is paid once.
+struct MatmulOutput {
+  const WeightMatrix* w;
+  float* y;  // [n_tokens][w->rows]
+};
+void matmul_shared_input(std::initializer_list<MatmulOutput> outputs, const float* x, int64_t n_tokens, ThreadPool& pool);
 
 // The same with an explicit kernel family (tests compare the paths); an ISA
 // the CPU lacks falls back to the best one it has; amx: AMX tiles for
