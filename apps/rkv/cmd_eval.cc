@@ -164,7 +164,7 @@ int run_eval_command(const Args& args) {
   eval::EvalPlan plan = plan_from_flags(f);
   const EngineFlags engine_flags = engine_flags_from(f);
 
-  auto lm = LoadedModel::load(f.str("--model"), engine_flags.threads, engine_flags.prefill_chunk);
+  auto lm = load_model(f.str("--model"), engine_flags);
   plan.prompt = eval::PromptFormat::parse(f.given("--prompt") ? f.str("--prompt") : lm->has_chat_template() ? "chat" : "rkv");
   const std::string out = f.str("--out");
   fs::create_directories(out);

@@ -193,7 +193,7 @@ int run_generate(const Args& args) {
     specs.push_back(std::move(spec));
   }
 
-  auto lm = LoadedModel::load(f.str("--model"), engine_flags.threads, engine_flags.prefill_chunk);
+  auto lm = load_model(f.str("--model"), engine_flags);
   EngineOptions options = engine_options_from(*lm, engine_flags);
   const bool batch_mode = f.given("--prompts");
   // A request that cannot be built is an error of its own in batch mode

@@ -72,7 +72,7 @@ int run_serve(const Args& args) {
   server::Server srv(o);
   const int bound = srv.start();
   std::fprintf(stderr, "rkv serve: listening on http://%s:%d (loading %s)\n", o.host.c_str(), bound, model_path.c_str());
-  auto lm = LoadedModel::load(model_path, engine_flags.threads, engine_flags.prefill_chunk);
+  auto lm = load_model(model_path, engine_flags);
   srv.attach(*lm, engine_options_from(*lm, engine_flags));
   std::fprintf(stderr, "rkv serve: ready (%s, max batch %d, KV memory %lld bytes, queue %d)\n",
                method_name(engine_flags.policy.method.method).c_str(), engine_flags.max_batch,

@@ -32,7 +32,8 @@ void declare_engine_flags(Flags& f) {
       .option("--compress", "all | think: stop compressing after </think> with think", "all")
       .option("--kv-config", "JSON file with the reference's compression dictionary (overrides the flags above)")
       .option("--max-batch", "sequences decoded together", "8")
-      .option("--kv-memory", "KV bytes all running sequences may reach, e.g. 4G (0 = unlimited)", "0");
+      .option("--kv-memory", "KV bytes all running sequences may reach, e.g. 4G (0 = unlimited)", "0")
+      .option("--chat-template", "Jinja file to use instead of the model's chat template");
   declare_compression_flags(f);
 }
 
@@ -81,6 +82,8 @@ EngineFlags engine_flags_from(const Flags& f) {
   e.kv_memory = f.bytes("--kv-memory");
   e.threads = thread_count(f);
   e.prefill_chunk = f.integer("--batch", 1, 1 << 20);
+  if (f.given("--chat-template")) e.chat_template = f.str("--chat-template");
+  RKV_CHECK(!f.given("--chat-template") || !e.chat_template.empty(), "--chat-template needs a file name");
   return e;
 }
 
@@ -89,6 +92,10 @@ EngineOptions engine_options_from(const LoadedModel& lm, const EngineFlags& flag
   o.max_batch = flags.max_batch;
   o.kv_memory = flags.kv_memory;
   return o;
+}
+
+std::unique_ptr<LoadedModel> load_model(const std::string& path, const EngineFlags& flags) {
+  return LoadedModel::load(path, flags.threads, flags.prefill_chunk, flags.chat_template);
 }
 
 }  // namespace rkv::cli

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "rkv/core/buffer.h"
 #include "rkv/core/error.h"
 #include "rkv/tokenizer/chat_template.h"
 #include "rkv/tokenizer/tokenizer.h"
@@ -9,6 +10,9 @@
 namespace rkv {
 
 namespace {
+
+// (ChatTemplate refuses sources over 1 MiB with its own message)
+constexpr size_t kMaxChatTemplateFileBytes = size_t{2} << 20;
 
 // tokenizer_config.json of a Hugging Face folder, or tokenizer.chat_template
 // of a GGUF file (with its BOS / EOS texts).
@@ -25,7 +29,8 @@ std::unique_ptr<ChatTemplate> read_chat_template(const std::string& path, const 
 
 }  // namespace
 
-std::unique_ptr<LoadedModel> LoadedModel::load(const std::string& path, int threads, int64_t prefill_chunk) {
+std::unique_ptr<LoadedModel> LoadedModel::load(const std::string& path, int threads, int64_t prefill_chunk,
+                                               const std::string& chat_template_file) {
   RKV_CHECK(prefill_chunk >= 1, "the prefill chunk must be at least 1 token (got ", prefill_chunk, ")");
   std::unique_ptr<LoadedModel> m(new LoadedModel());
   m->path_ = path;
@@ -44,6 +49,13 @@ std::unique_ptr<LoadedModel> LoadedModel::load(const std::string& path, int thre
       if (ids.size() == 1) m->newline_tokens_.insert(ids[0]);
     }
     if (auto think = tok->find("</think>")) m->think_end_token_ = *think;
+  }
+  if (!chat_template_file.empty()) {
+    m->chat_ = std::make_unique<ChatTemplate>(read_text_file(chat_template_file, kMaxChatTemplateFileBytes),
+                                              "--chat-template " + chat_template_file);
+    if (const Tokenizer* tok = m->tokenizer_.get())
+      m->chat_->set_special_tokens({{"bos_token", tok->bos_token()}, {"eos_token", tok->eos_token()}});
+    return m;
   }
   try {
     m->chat_ = read_chat_template(path, m->tokenizer_.get());

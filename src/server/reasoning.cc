@@ -20,7 +20,7 @@ size_t partial_tag(std::string_view text, std::string_view tag) {
 ReasoningFormat parse_reasoning_format(const std::string& name) {
   if (name == "none") return ReasoningFormat::None;
   if (name == "deepseek") return ReasoningFormat::DeepSeek;
-  fail("unknown reasoning format '", name, "' (expected none or deepseek)");
+  fail("--reasoning-format: unknown reasoning format '", name, "' (expected none or deepseek)");
 }
 
 bool prompt_opens_thinking(std::string_view tail) {

@@ -227,6 +227,23 @@ TEST(GenerateChat, RendersTheTemplateThenTokenizes) {
   auto bad = test::run_rkv({"generate", "-m", model, "--system", "x", "-p", "hi"});
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_NE(bad.err.find("--system needs --chat"), std::string::npos) << bad.err;
+
+  // --chat-template FILE replaces the model's template (with its bos_token)
+  const std::string tpl = dir.path("other.jinja");
+  std::ofstream(tpl) << "{{ bos_token }}{% for m in messages %}<{{ m['role'] }}>{{ m['content'] }}{% endfor %}<assistant>";
+  auto o = test::run_rkv({"generate", "-m", model, "--chat-template", tpl, "--chat", "-p", "What is 2+2?", "-n", "3", "--json"});
+  ASSERT_EQ(o.exit_code, 0) << o.err;
+  auto ot = test::run_rkv({"tokenize", "-m", model, "-p", "<s><user>What is 2+2?<assistant>", "--json"});
+  ASSERT_EQ(ot.exit_code, 0) << ot.err;
+  EXPECT_EQ(json::parse(o.out)["prompt_ids"], json::parse(ot.out)["ids"]);
+  // a missing or broken template file is refused before anything runs
+  for (const std::string& text : {std::string(""), std::string("{% for m in messages %}")}) {
+    if (!text.empty()) std::ofstream(dir.path("broken.jinja")) << text;
+    const std::string file = text.empty() ? dir.path("missing.jinja") : dir.path("broken.jinja");
+    auto e = test::run_rkv({"generate", "-m", model, "--chat-template", file, "--chat", "-p", "hi", "-n", "1"});
+    EXPECT_EQ(e.exit_code, 2) << file;
+    EXPECT_NE(e.err.find(text.empty() ? "missing.jinja" : "broken.jinja"), std::string::npos) << e.err;
+  }
 }
 
 }  // namespace

@@ -477,6 +477,28 @@ TEST(HostileInputs, EvalGradeConvert) {
   });
 }
 
+// The server's start: every bad flag, model or file is refused before it
+// serves (its requests are fuzzed and tested in tests/server).
+TEST(HostileInputs, Serve) {
+  const std::vector<std::string> serve = {"serve", "--port", "0", "-m"};
+  check_all({
+      {serve + std::vector<std::string>{"missing.gguf"}, 2, "missing.gguf"},
+      {serve + std::vector<std::string>{"adir"}, 2, "adir"},
+      {serve + std::vector<std::string>{"deep_hf"}, 2, "nested more than"},
+      {{"serve", "-m", "tiny.gguf", "--port", "65536"}, 2, "--port must be in"},
+      {{"serve", "-m", "tiny.gguf", "--port", "80x"}, 2, "is not an integer"},
+      {serve + std::vector<std::string>{"tiny.gguf", "--max-queue", "-1"}, 2, "--max-queue must be in"},
+      {serve + std::vector<std::string>{"tiny.gguf", "--max-body", "0"}, 2, "--max-body must be in"},
+      {serve + std::vector<std::string>{"tiny.gguf", "--kv-config", "deep_kv.json"}, 2, "nested more than"},
+      {serve + std::vector<std::string>{"tiny.gguf", "--kv", "rkv", "--budget", "4"}, 2, "budget"},
+      {serve + std::vector<std::string>{"tiny.gguf", "--reasoning-format", "xml"}, 2, "--reasoning-format"},
+      {serve + std::vector<std::string>{"tiny.gguf", "--api-key-file", "missing.key"}, 2, "missing.key"},
+      {serve + std::vector<std::string>{"tiny_hf", "--chat-template", "missing.jinja"}, 2, "missing.jinja"},
+      {serve + std::vector<std::string>{"tiny_hf", "--chat-template", "adir"}, 2, "adir"},
+      {{"serve", "-m", "tiny.gguf", "--host", "256.1.1.1", "--port", "0"}, 2, "256.1.1.1"},
+  });
+}
+
 TEST(HostileInputs, VisualizeTokens) {
   check_all({{{"visualize", "--trace", "trace.jsonl", "--tokens", "tokens.json", "-o", "page.html"}, 0, "", {"page.html"}}});
 }

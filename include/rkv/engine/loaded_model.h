@@ -51,8 +51,11 @@ struct RequestSpec {
 class LoadedModel {
  public:
   // path: a Hugging Face folder or a .gguf file. threads: 0 = all cores.
-  // prefill_chunk: prompt tokens per forward.
-  static std::unique_ptr<LoadedModel> load(const std::string& path, int threads = 0, int64_t prefill_chunk = 512);
+  // prefill_chunk: prompt tokens per forward. chat_template_file: a Jinja
+  // file used instead of the model's own template (as llama-server's
+  // --chat-template-file); an unreadable or invalid one is an error here.
+  static std::unique_ptr<LoadedModel> load(const std::string& path, int threads = 0, int64_t prefill_chunk = 512,
+                                           const std::string& chat_template_file = "");
   ~LoadedModel();
 
   const std::string& path() const { return path_; }
