@@ -80,17 +80,14 @@ RKV_VNNI_TARGET void quantize_rows_vnni(const float* x, int64_t t0, int64_t t1, 
 
 void unpack_q8_0(const uint8_t* blk, uint8_t* u, float* a, float* b) {
   const float d = f16_at(blk);
-  for (int i = 0; i < 32; ++i) u[i] = static_cast<uint8_t>(blk[2 + i] ^ 0x80);  // q + 128
+  quant::block_values(DType::Q8_0, blk, u);  // q + 128
   a[0] = d;
   b[0] = -128.0f * d;
 }
 
 void unpack_q4_0(const uint8_t* blk, uint8_t* u, float* a, float* b) {
   const float d = f16_at(blk);
-  for (int j = 0; j < 16; ++j) {
-    u[j] = blk[2 + j] & 0xF;
-    u[j + 16] = blk[2 + j] >> 4;
-  }
+  quant::block_values(DType::Q4_0, blk, u);
   a[0] = d;
   b[0] = -8.0f * d;
 }
@@ -98,25 +95,13 @@ void unpack_q4_0(const uint8_t* blk, uint8_t* u, float* a, float* b) {
 template <bool Q5>
 void unpack_q4_k(const uint8_t* blk, uint8_t* u, float* a, float* b) {
   const float d = f16_at(blk), dmin = f16_at(blk + 2);
-  const uint8_t* qh = blk + 16;
-  const uint8_t* qs = blk + (Q5 ? 48 : 16);
-  for (int c = 0; c < 4; ++c) {  // 64 elements: low nibbles of qs[32c..], then high
-    for (int h = 0; h < 2; ++h) {
-      int sc, m;
-      quant::scale_min_k4(2 * c + h, blk + 4, sc, m);
-      a[2 * c + h] = d * static_cast<float>(sc);
-      b[2 * c + h] = -(dmin * static_cast<float>(m));
-    }
-    for (int l = 0; l < 32; ++l) {
-      uint8_t lo = qs[32 * c + l] & 0xF, hi = qs[32 * c + l] >> 4;
-      if constexpr (Q5) {
-        lo = static_cast<uint8_t>(lo | (((qh[l] >> (2 * c)) & 1) << 4));
-        hi = static_cast<uint8_t>(hi | (((qh[l] >> (2 * c + 1)) & 1) << 4));
-      }
-      u[64 * c + l] = lo;
-      u[64 * c + 32 + l] = hi;
-    }
+  for (int j = 0; j < 8; ++j) {
+    int sc, m;
+    quant::scale_min_k4(j, blk + 4, sc, m);
+    a[j] = d * static_cast<float>(sc);
+    b[j] = -(dmin * static_cast<float>(m));
   }
+  quant::block_values(Q5 ? DType::Q5_K : DType::Q4_K, blk, u);
 }
 
 void unpack_q6_k(const uint8_t* blk, uint8_t* u, float* a, float* b) {
@@ -126,17 +111,7 @@ void unpack_q6_k(const uint8_t* blk, uint8_t* u, float* a, float* b) {
     a[i] = d * static_cast<float>(sc[i]);
     b[i] = -32.0f * a[i];
   }
-  for (int h = 0; h < 2; ++h) {
-    const uint8_t* ql = blk + 64 * h;
-    const uint8_t* qh = blk + 128 + 32 * h;
-    uint8_t* o = u + 128 * h;
-    for (int l = 0; l < 32; ++l) {
-      o[l] = static_cast<uint8_t>((ql[l] & 0xF) | ((qh[l] & 3) << 4));
-      o[l + 32] = static_cast<uint8_t>((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4));
-      o[l + 64] = static_cast<uint8_t>((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4));
-      o[l + 96] = static_cast<uint8_t>((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4));
-    }
-  }
+  quant::block_values(DType::Q6_K, blk, u);
 }
 
 using UnpackFn = void (*)(const uint8_t*, uint8_t*, float*, float*);

@@ -21,53 +21,6 @@ uint16_t load_u16(const uint8_t* p) {
   return v;
 }
 
-// The unsigned value of every element of one GGUF block in natural order
-// (Q8_0: q + 128; Q4_0 / Q4_K: 4 bits; Q5_K: 5; Q6_K: 6), as dequantize reads them.
-void block_values(DType type, const uint8_t* blk, uint8_t* u) {
-  switch (type) {
-    case DType::Q8_0:
-      for (int i = 0; i < 32; ++i) u[i] = static_cast<uint8_t>(blk[2 + i] ^ 0x80);
-      return;
-    case DType::Q4_0:
-      for (int j = 0; j < 16; ++j) {
-        u[j] = blk[2 + j] & 0xF;
-        u[j + 16] = blk[2 + j] >> 4;
-      }
-      return;
-    case DType::Q4_K:
-    case DType::Q5_K: {
-      const bool q5 = type == DType::Q5_K;
-      const uint8_t* qh = blk + 16;
-      const uint8_t* qs = blk + (q5 ? 48 : 16);
-      for (int c = 0; c < 4; ++c)  // 64 elements: low nibbles of qs[32c..], then high
-        for (int l = 0; l < 32; ++l) {
-          uint8_t lo = qs[32 * c + l] & 0xF, hi = qs[32 * c + l] >> 4;
-          if (q5) {
-            lo = static_cast<uint8_t>(lo | (((qh[l] >> (2 * c)) & 1) << 4));
-            hi = static_cast<uint8_t>(hi | (((qh[l] >> (2 * c + 1)) & 1) << 4));
-          }
-          u[64 * c + l] = lo;
-          u[64 * c + 32 + l] = hi;
-        }
-      return;
-    }
-    case DType::Q6_K:
-      for (int h = 0; h < 2; ++h) {
-        const uint8_t* ql = blk + 64 * h;
-        const uint8_t* qh = blk + 128 + 32 * h;
-        uint8_t* o = u + 128 * h;
-        for (int l = 0; l < 32; ++l) {
-          o[l] = static_cast<uint8_t>((ql[l] & 0xF) | ((qh[l] & 3) << 4));
-          o[l + 32] = static_cast<uint8_t>((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4));
-          o[l + 64] = static_cast<uint8_t>((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4));
-          o[l + 96] = static_cast<uint8_t>((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4));
-        }
-      }
-      return;
-    default: fail("internal: packed block_values of ", dtype_name(type));
-  }
-}
-
 // Where the values of sub-block j of a group start, and its S.
 size_t values_offset(DType type, int j) {
   switch (type) {
@@ -121,7 +74,7 @@ uint8_t get_value(DType type, const uint8_t* grp, int j, int i, int k) {
 // Row i of one group from one GGUF block (the block types: a group is one block).
 void pack_block(DType type, const uint8_t* blk, int i, uint8_t* grp) {
   uint8_t u[256];
-  block_values(type, blk, u);
+  quant::block_values(type, blk, u);
   const int sub = int8_gemm::sub_block_elems(type), n_sub = static_cast<int>(group_cols(type)) / sub;
   for (int j = 0; j < n_sub; ++j) {
     switch (type) {

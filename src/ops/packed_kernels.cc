@@ -64,12 +64,16 @@ RKV_K512 inline void nibbles8(const uint8_t* v, __m512i* u) {
 
 struct NoHead {};
 
-struct Q8 {
+// Q8_0 / Q4_0: a group is one block of 32 columns, one scale per row.
+struct Block32 {
   static constexpr int S = 32, G = 8, kSubs = 1;
   static constexpr int64_t kCols = 32;
-  static constexpr size_t kBytes = 544;
   using Head = NoHead;
   RKV_K512 static void head(const uint8_t*, Head&) {}
+};
+
+struct Q8 : Block32 {
+  static constexpr size_t kBytes = 544;
   RKV_K512 static void sub(const uint8_t* g, const Head&, int, __m512i* u, __m512& a, __m512& b) {
     for (int k = 0; k < 8; ++k) u[k] = _mm512_loadu_si512(g + 64 * k);
     a = f16x16(g + 512);
@@ -77,12 +81,8 @@ struct Q8 {
   }
 };
 
-struct Q40 {
-  static constexpr int S = 32, G = 8, kSubs = 1;
-  static constexpr int64_t kCols = 32;
+struct Q40 : Block32 {
   static constexpr size_t kBytes = 288;
-  using Head = NoHead;
-  RKV_K512 static void head(const uint8_t*, Head&) {}
   RKV_K512 static void sub(const uint8_t* g, const Head&, int, __m512i* u, __m512& a, __m512& b) {
     nibbles8(g, u);
     a = f16x16(g + 256);

@@ -14,6 +14,8 @@
 #include <random>
 #include <sstream>
 
+#include "rkv/core/error.h"
+
 namespace rkv::test {
 
 namespace fs = std::filesystem;
@@ -55,6 +57,15 @@ TempDir::TempDir() {
 TempDir::~TempDir() {
   std::error_code ec;
   fs::remove_all(dir_, ec);
+}
+
+std::string error_of(const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
 }
 
 std::string slurp(const std::filesystem::path& p) {

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,8 @@ class TempDir {
 
 // A whole file's bytes ("" when it cannot be read).
 std::string slurp(const std::filesystem::path& p);
+// What fn throws as rkv::Error, or "" when it returns.
+std::string error_of(const std::function<void()>& fn);
 
 struct CommandResult {
   int exit_code = -1;   // 128 + signal when killed by one

@@ -36,15 +36,6 @@ std::vector<std::string> entries(const fs::path& dir) {
   return names;
 }
 
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
-
 TEST(OutputFile, WritesANewFileAndReplacesARegularOneKeepingItsMode) {
   test::TempDir dir;
   const std::string path = dir.path("out.bin");
@@ -100,7 +91,7 @@ TEST(OutputFile, DevicesAreWrittenThroughNeverReplaced) {
   EXPECT_TRUE(S_ISCHR(st.st_mode));
 
   if (::access("/dev/full", W_OK) == 0) {
-    const std::string e = error_of([] {
+    const std::string e = test::error_of([] {
       OutputFile full("/dev/full");
       full.write(std::string(1 << 16, 'x'));
       full.commit();
@@ -115,7 +106,7 @@ TEST(OutputFile, FifoNeedsAReaderAndStaysAFifo) {
   test::TempDir dir;
   const std::string fifo = dir.path("pipe");
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
-  EXPECT_NE(error_of([&] { OutputFile out(fifo); }).find("a FIFO with no reader"), std::string::npos);
+  EXPECT_NE(test::error_of([&] { OutputFile out(fifo); }).find("a FIFO with no reader"), std::string::npos);
   std::string received;
   std::thread reader([&] { received = slurp(fifo); });
   // The reader's open and the writer's may race: retry until it is there.
@@ -146,9 +137,9 @@ TEST(OutputFile, SymlinksLeadToTheirFileFoldersAreRefused) {
   EXPECT_EQ(entries(dir.path("real")), std::vector<std::string>{"target"});
 
   fs::create_symlink(dir.path("absent"), dir.path("dangling"));
-  EXPECT_NE(error_of([&] { OutputFile out(dir.path("dangling")); }).find("missing"), std::string::npos);
-  EXPECT_NE(error_of([&] { OutputFile out(dir.path("real")); }).find("is a folder"), std::string::npos);
-  EXPECT_NE(error_of([&] { OutputFile out(dir.path("nowhere/x")); }).find("cannot create"), std::string::npos);
+  EXPECT_NE(test::error_of([&] { OutputFile out(dir.path("dangling")); }).find("missing"), std::string::npos);
+  EXPECT_NE(test::error_of([&] { OutputFile out(dir.path("real")); }).find("is a folder"), std::string::npos);
+  EXPECT_NE(test::error_of([&] { OutputFile out(dir.path("nowhere/x")); }).find("cannot create"), std::string::npos);
   EXPECT_FALSE(fs::exists(dir.path("absent")));
 }
 
@@ -230,19 +221,19 @@ TEST(OutputFolder, BuiltAsideAndRenamedIntoPlace) {
   fs::remove_all(dir.path("slash"));
 
   write_file_atomically(dir.path("model/notes.txt"), "mine", 4);  // not an earlier output of this kind
-  EXPECT_NE(error_of([&] { OutputFolder folder(out, files); }).find("notes.txt"), std::string::npos);
+  EXPECT_NE(test::error_of([&] { OutputFolder folder(out, files); }).find("notes.txt"), std::string::npos);
   write_file_atomically(dir.path("file"), "x", 1);
-  EXPECT_NE(error_of([&] { OutputFolder folder(dir.path("file"), files); }).find("not a folder"), std::string::npos);
+  EXPECT_NE(test::error_of([&] { OutputFolder folder(dir.path("file"), files); }).find("not a folder"), std::string::npos);
   EXPECT_EQ(entries(dir.dir()), (std::vector<std::string>{"file", "model"}));
 }
 
 TEST(ReadTextFile, RefusesFoldersAndOversizedFiles) {
   test::TempDir dir;
-  EXPECT_NE(error_of([&] { read_text_file(dir.dir().string()); }).find("is a folder"), std::string::npos);
+  EXPECT_NE(test::error_of([&] { read_text_file(dir.dir().string()); }).find("is a folder"), std::string::npos);
   write_file_atomically(dir.path("t"), "hello", 5);
   EXPECT_EQ(read_text_file(dir.path("t")), "hello");
-  EXPECT_NE(error_of([&] { read_text_file(dir.path("t"), 4); }).find("over the limit of 4"), std::string::npos);
-  EXPECT_NE(error_of([&] { read_text_file(dir.path("none")); }).find("cannot open"), std::string::npos);
+  EXPECT_NE(test::error_of([&] { read_text_file(dir.path("t"), 4); }).find("over the limit of 4"), std::string::npos);
+  EXPECT_NE(test::error_of([&] { read_text_file(dir.path("none")); }).find("cannot open"), std::string::npos);
 }
 
 }  // namespace

@@ -20,15 +20,6 @@ std::string write(const test::TempDir& dir, const std::string& name, const std::
   return dir.path(name);
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
-
 TEST(EvalDataset, DetectsTheCommonLayouts) {
   test::TempDir dir;
   Dataset math = load_dataset(write(dir, "math.jsonl",
@@ -57,16 +48,16 @@ TEST(EvalDataset, DetectsTheCommonLayouts) {
 TEST(EvalDataset, AMalformedLineIsNamedWithItsNumber) {
   test::TempDir dir;
   const std::string ok = "{\"problem\": \"p\", \"answer\": \"1\"}\n";
-  EXPECT_NE(error_of([&] { load_dataset(write(dir, "a.jsonl", ok + ok + "{not json\n"), {"", "", "math"}); }).find("a.jsonl:3: not valid JSON"),
+  EXPECT_NE(test::error_of([&] { load_dataset(write(dir, "a.jsonl", ok + ok + "{not json\n"), {"", "", "math"}); }).find("a.jsonl:3: not valid JSON"),
             std::string::npos);
-  EXPECT_NE(error_of([&] { load_dataset(write(dir, "b.jsonl", ok + "[1, 2]\n"), {"", "", "math"}); }).find("b.jsonl:2: not a JSON object"),
+  EXPECT_NE(test::error_of([&] { load_dataset(write(dir, "b.jsonl", ok + "[1, 2]\n"), {"", "", "math"}); }).find("b.jsonl:2: not a JSON object"),
             std::string::npos);
-  EXPECT_NE(error_of([&] { load_dataset(write(dir, "c.jsonl", ok + "{\"answer\": \"1\"}\n"), {"", "", "math"}); }).find("c.jsonl:2: no question field"),
+  EXPECT_NE(test::error_of([&] { load_dataset(write(dir, "c.jsonl", ok + "{\"answer\": \"1\"}\n"), {"", "", "math"}); }).find("c.jsonl:2: no question field"),
             std::string::npos);
-  EXPECT_NE(error_of([&] { load_dataset(write(dir, "d.jsonl", "{\"problem\": \"p\"}\n"), {"", "", "math"}); }).find("d.jsonl:1"),
+  EXPECT_NE(test::error_of([&] { load_dataset(write(dir, "d.jsonl", "{\"problem\": \"p\"}\n"), {"", "", "math"}); }).find("d.jsonl:1"),
             std::string::npos);
-  EXPECT_NE(error_of([&] { load_dataset(write(dir, "e.jsonl", "\n\n"), {"", "", "math"}); }).find("no problems"), std::string::npos);
-  EXPECT_NE(error_of([&] { load_dataset(write(dir, "mystery.jsonl", ok), {}); }).find("--data-name"), std::string::npos);
+  EXPECT_NE(test::error_of([&] { load_dataset(write(dir, "e.jsonl", "\n\n"), {"", "", "math"}); }).find("no problems"), std::string::npos);
+  EXPECT_NE(test::error_of([&] { load_dataset(write(dir, "mystery.jsonl", ok), {}); }).find("--data-name"), std::string::npos);
 }
 
 TEST(EvalSweep, ParsesMethodsAndBudgets) {
@@ -140,7 +131,7 @@ TEST(EvalResults, AppendedLinesReadBackAndACutLastLineIsDropped) {
   EXPECT_EQ(records[1].output_tokens, 20);
   EXPECT_EQ(read_text_file(path).back(), '\n');  // repaired: appending starts on a fresh line
   std::ofstream(path, std::ios::app) << "{\"problem\": 3}\n";
-  EXPECT_NE(error_of([&] { read_records(path, false); }).find(":3:"), std::string::npos);
+  EXPECT_NE(test::error_of([&] { read_records(path, false); }).find(":3:"), std::string::npos);
 }
 
 TEST(EvalResults, ADifferentConfigurationIsRefusedNamingTheKeys) {
@@ -150,7 +141,7 @@ TEST(EvalResults, ADifferentConfigurationIsRefusedNamingTheKeys) {
   EXPECT_NO_THROW(check_or_write_config(dir.path("config.json"), c));
   c["max_new_tokens"] = 11;
   c["seed"] = 3;
-  const std::string e = error_of([&] { check_or_write_config(dir.path("config.json"), c); });
+  const std::string e = test::error_of([&] { check_or_write_config(dir.path("config.json"), c); });
   EXPECT_NE(e.find("max_new_tokens, seed differ"), std::string::npos) << e;
 }
 

@@ -145,12 +145,7 @@ void put_u32(std::vector<uint8_t>& b, size_t at, uint32_t v) { std::memcpy(&b[at
 void put_u64(std::vector<uint8_t>& b, size_t at, uint64_t v) { std::memcpy(&b[at], &v, 8); }
 
 std::string error_of(const std::vector<uint8_t>& bytes) {
-  try {
-    GgufFile f(bytes.data(), bytes.size(), "bad.gguf");
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
+  return test::error_of([&] { GgufFile f(bytes.data(), bytes.size(), "bad.gguf"); });
 }
 
 // A one-tensor file: header 24 bytes, then tensor info "t" at a known place.

@@ -17,12 +17,7 @@ std::vector<uint8_t> with_header(const std::string& header, size_t data_bytes) {
 }
 
 std::string error_of(const std::vector<uint8_t>& bytes) {
-  try {
-    SafetensorsFile f(bytes.data(), bytes.size(), "t.safetensors");
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
+  return test::error_of([&] { SafetensorsFile f(bytes.data(), bytes.size(), "t.safetensors"); });
 }
 
 TEST(Safetensors, WriteThenReadRoundTrips) {
