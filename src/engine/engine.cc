@@ -319,7 +319,14 @@ void Engine::after_forward(Sequence& s, int64_t n_fed, bool prefill, const Engin
                                     : s.compress_next);
   if (compressing) {
     auto start = Clock::now();
-    compress(s, callbacks);
+    try {
+      compress(s, callbacks);
+    } catch (const Error& e) {
+      // Scores this sequence's keys and queries made non-finite end this
+      // sequence, not the batch (the others' caches are untouched).
+      finish(s, StopReason::Error, callbacks, e.what());
+      return;
+    }
     s.result.compress_seconds += seconds_since(start);
   }
   ++s.steps;

@@ -288,6 +288,40 @@ TEST(Engine, NonFiniteLogitsStopOnlyThatSequenceWithANamedError) {
   EXPECT_EQ(results[1].ids.size(), 6u);  // one from the prefill, then positions 10..14
 }
 
+// The second sequence of a two-sequence batch gets an infinite query in its
+// observation window from position 15 on: its R-KV scores turn non-finite.
+class PoisonedQueriesModel : public test::ToyModel {
+ public:
+  using ToyModel::ToyModel;
+  void forward(std::span<ForwardItem> batch) override {
+    ToyModel::forward(batch);
+    if (batch.size() != 2 || !batch[1].windows || batch[1].first_position < 15) return;
+    std::vector<float> q(static_cast<size_t>(dims().n_q_heads * dims().head_dim), std::numeric_limits<float>::infinity());
+    for (size_t i = 1; i < q.size(); i += 2) q[i] = -q[i];
+    for (auto& window : *batch[1].windows) window.push(q.data(), 1);
+  }
+};
+
+TEST(Engine, NonFiniteCompressionScoresStopOnlyThatSequenceWithANamedError) {
+  ThreadPool pool(1);
+  PoisonedQueriesModel model(25);
+  EngineOptions o = options_for(Method::RKV, 8, 4, 4);
+  o.max_batch = 2;
+  Engine engine(model, o, pool);
+  engine.submit(request(prompt_of(10, 1), 30));
+  engine.submit(request(prompt_of(10, 2), 30));
+  std::map<int, GenerationResult> results;
+  engine.run({.on_done = [&](const GenerationResult& r) { results[r.id] = r; }});
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_EQ(results[0].stop, StopReason::Length) << results[0].error;
+  EXPECT_EQ(results[0].ids.size(), 30u);
+  EXPECT_GT(results[0].compressions, 3);
+  EXPECT_EQ(results[1].stop, StopReason::Error);
+  EXPECT_NE(results[1].error.find("compression: KV head"), std::string::npos) << results[1].error;
+  EXPECT_LT(results[1].ids.size(), 30u);
+  EXPECT_EQ(engine.load().kv_bytes_in_use, 0);
+}
+
 TEST(Engine, APromptLongerThanTheContextIsANamedError) {
   ThreadPool pool(1);
   test::ToyModel model(1);
