@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs dependencies, builds, and runs every test:
 #   1. Release build, all tests (unit, golden, CLI) with ctest
-#   2. Debug build under AddressSanitizer + UndefinedBehaviorSanitizer, unit tests
-#   3. the fuzzers' corpora replayed (part of the unit tests)
+#   2. the numeric suites of that build again with the kernels an AVX2-only
+#      and a pre-AVX2 CPU would get (RKV_ISA=avx2, RKV_ISA=scalar)
+#   3. Debug build under AddressSanitizer + UndefinedBehaviorSanitizer, unit tests
+#   4. the fuzzers' corpora replayed (part of the unit tests)
 # Test assets come from RKV_ASSETS (default ../shared); with CI=true a missing
 # asset fails the run instead of skipping.
 set -uo pipefail
@@ -32,6 +34,18 @@ run_suite() {  # name build-dir cmake-args...
 }
 
 run_suite "release" build-test -DCMAKE_BUILD_TYPE=Release -DRKV_BUILD_BENCH=ON
+
+# Users' CPUs may lack AVX-512 (or AVX2): the same kernels' tests, dispatch lowered.
+numeric='Matmul|Golden|Stories|Attention|KvRow|Logits|Convert'
+for isa in avx2 scalar; do
+  [ -d build-test ] || break
+  echo "=== release, RKV_ISA=$isa: numeric suites"
+  out=$(cd build-test && RKV_ISA=$isa ctest -j"$jobs" --output-on-failure --timeout 900 -R "$numeric" 2>&1)
+  rc=$?
+  echo "$out" | grep -vE '^ *[0-9]+/[0-9]+ Test +#[0-9]+: .* Passed' | tail -40
+  summary+=("release RKV_ISA=$isa: $(echo "$out" | grep -E 'tests passed|tests failed|No tests were found' | tail -1)")
+  [ $rc -eq 0 ] || status=1
+done
 run_suite "asan+ubsan" build-asan -DCMAKE_BUILD_TYPE=Debug -DRKV_SANITIZE=ON -DRKV_BUILD_BENCH=OFF
 
 echo

@@ -46,12 +46,14 @@ TEST_P(HfGolden, MatchesTransformers) {
   const auto& c = model->config();
   const int64_t V = c.vocab_size;
   const std::string sfx = cs.bf16 ? "_bf16w" : "";
-  // f32: 1e-4, or 1.5x the disagreement Transformers itself shows between its
+  // f32: 1e-4, or 2.5x the disagreement Transformers itself shows between its
   // uncached and cached paths on this model when that is larger (golden.json;
-  // qwen2's logits are large, its own paths differ by 9e-5).
+  // qwen2's logits are large, its own paths differ by 9e-5). Two correct f32
+  // orders of summation differ by that much: rkv's AVX2 kernels (8-lane
+  // sums) land at 1.9x on qwen2, its AVX-512 ones at 1.2x.
   auto gj = nlohmann::json::parse(read_text_file(test::asset(dir + "/golden.json")));
   const double hf_noise = gj["checks"]["seq_forward_vs_cached_steps_max_abs_logit_diff"].get<double>();
-  const double tol = cs.bf16 ? 2e-2 : std::max(1e-4, 1.5 * hf_noise);
+  const double tol = cs.bf16 ? 2e-2 : std::max(1e-4, 2.5 * hf_noise);
   ThreadPool pool(2);
 
   std::vector<int32_t> prompt = ids_of(golden.get("prompt_ids"));
