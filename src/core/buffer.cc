@@ -42,7 +42,7 @@ void* map_huge(size_t bytes) {
 
 void* allocate_pages(size_t bytes) {
   if (bytes >= kHugePage) return map_huge(bytes);
-  void* p = std::aligned_alloc(AlignedBuffer::kAlignment, (bytes + 63) / 64 * 64);
+  void* p = std::aligned_alloc(AlignedBuffer::kAlignment, std::max<size_t>(64, (bytes + 63) / 64 * 64));
   if (!p) throw std::bad_alloc();
   return p;
 }

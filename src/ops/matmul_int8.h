@@ -4,29 +4,18 @@
 #pragma once
 
 #include <cstdint>
-#include <new>
 #include <vector>
 
+#include "rkv/core/buffer.h"
 #include "rkv/core/thread_pool.h"
 #include "rkv/ops/matmul.h"
 
 namespace rkv::int8_gemm {
 
-// std::vector storage on 64-byte boundaries: AMX tile rows that straddle
-// cache lines load several times slower.
+// std::vector storage on 64-byte boundaries (huge pages from 2 MiB): AMX
+// tile rows that straddle cache lines load several times slower.
 template <class T>
-struct Aligned64 {
-  using value_type = T;
-  Aligned64() = default;
-  template <class U>
-  Aligned64(const Aligned64<U>&) {}
-  T* allocate(size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), std::align_val_t{64})); }
-  void deallocate(T* p, size_t) { ::operator delete(p, std::align_val_t{64}); }
-  template <class U>
-  bool operator==(const Aligned64<U>&) const { return true; }
-};
-template <class T>
-using AlignedVector = std::vector<T, Aligned64<T>>;
+using AlignedVector = PageVector<T>;
 
 // Fewest tokens for which packing the weights pays off against the per-row
 // kernels (bench_matmul, 8960 x 1536: the packing costs about as much as 20

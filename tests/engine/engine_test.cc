@@ -271,16 +271,23 @@ class PoisonedModel : public test::ToyModel {
   }
 };
 
-TEST(Engine, NonFiniteLogitsStopOnlyThatSequenceWithANamedError) {
+// Two requests (10-token prompts, 30 new tokens) decoded as one batch:
+// their results by id, after checking the engine let go of all KV memory.
+std::map<int, GenerationResult> run_two_together(CausalLM& model, EngineOptions o) {
   ThreadPool pool(1);
-  PoisonedModel model(25);
-  EngineOptions o = options_for(Method::FullKV, 1);
   o.max_batch = 2;
   Engine engine(model, o, pool);
   engine.submit(request(prompt_of(10, 1), 30));
   engine.submit(request(prompt_of(10, 2), 30));
   std::map<int, GenerationResult> results;
   engine.run({.on_done = [&](const GenerationResult& r) { results[r.id] = r; }});
+  EXPECT_EQ(engine.load().kv_bytes_in_use, 0);
+  return results;
+}
+
+TEST(Engine, NonFiniteLogitsStopOnlyThatSequenceWithANamedError) {
+  PoisonedModel model(25);
+  auto results = run_two_together(model, options_for(Method::FullKV, 1));
   ASSERT_EQ(results.size(), 2u);
   EXPECT_EQ(results[0].ids.size(), 30u);
   EXPECT_EQ(results[1].stop, StopReason::Error);
@@ -303,15 +310,8 @@ class PoisonedQueriesModel : public test::ToyModel {
 };
 
 TEST(Engine, NonFiniteCompressionScoresStopOnlyThatSequenceWithANamedError) {
-  ThreadPool pool(1);
   PoisonedQueriesModel model(25);
-  EngineOptions o = options_for(Method::RKV, 8, 4, 4);
-  o.max_batch = 2;
-  Engine engine(model, o, pool);
-  engine.submit(request(prompt_of(10, 1), 30));
-  engine.submit(request(prompt_of(10, 2), 30));
-  std::map<int, GenerationResult> results;
-  engine.run({.on_done = [&](const GenerationResult& r) { results[r.id] = r; }});
+  auto results = run_two_together(model, options_for(Method::RKV, 8, 4, 4));
   ASSERT_EQ(results.size(), 2u);
   EXPECT_EQ(results[0].stop, StopReason::Length) << results[0].error;
   EXPECT_EQ(results[0].ids.size(), 30u);
@@ -319,7 +319,6 @@ TEST(Engine, NonFiniteCompressionScoresStopOnlyThatSequenceWithANamedError) {
   EXPECT_EQ(results[1].stop, StopReason::Error);
   EXPECT_NE(results[1].error.find("compression: KV head"), std::string::npos) << results[1].error;
   EXPECT_LT(results[1].ids.size(), 30u);
-  EXPECT_EQ(engine.load().kv_bytes_in_use, 0);
 }
 
 TEST(Engine, APromptLongerThanTheContextIsANamedError) {
