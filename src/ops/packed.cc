@@ -217,52 +217,25 @@ void dequantize_row(const WeightMatrix& w, int64_t r, float* out) {
   }
 }
 
-void matmul(const WeightMatrix& w, const float* x, float* y, int64_t n_tokens, ThreadPool& pool, bool amx) {
-  RKV_CHECK(w.packed && supported(w.type, w.cols), "matmul: packed ", dtype_name(w.type), " weights on a machine without their kernels");
-  const int64_t panels = panel_count(w.rows);
-  if (w.type == DType::BF16) {
-    if (amx && n_tokens >= kernels::kBf16AmxMinTokens) {
-      thread_local kernels::Bf16Activations act;
-      kernels::split_bf16(x, n_tokens, w.cols, act, pool);
-      const kernels::Bf16Activations& a = act;  // (a thread_local name means each worker's own)
-      pool.parallel_for((panels + 1) / 2, [&](int64_t b, int64_t e) {
-        kernels::bf16_amx(w, a, n_tokens, 2 * b, std::min(panels, 2 * e), y);
-      });
-    } else {
-      pool.parallel_for(panels, [&](int64_t b, int64_t e) { kernels::bf16_rows(w, x, n_tokens, b, e, y); });
-    }
-    return;
-  }
-  thread_local int8_gemm::Activations act;
-  const bool gemm = n_tokens >= (amx ? kernels::kAmxMinTokens : kernels::kVnniGemmMinTokens);
-  kernels::quantize(x, n_tokens, w.cols, w.type, act, pool, gemm && amx);
-  const int8_gemm::Activations& a = act;  // (a thread_local name means each worker's own)
-  pool.parallel_for(panels, [&](int64_t b, int64_t e) {
-    if (gemm)
-      kernels::int8_gemm(w, a, n_tokens, b, e, y, amx);
-    else
-      kernels::int8_rows(w, a, n_tokens, b, e, y);
-  });
+namespace {
+
+// Whether n_tokens go through the register kernels (else the tile GEMMs).
+bool register_kernels(DType type, int64_t n_tokens, bool amx) {
+  if (type == DType::BF16) return !(amx && n_tokens >= kernels::kBf16AmxMinTokens);
+  return n_tokens < (amx ? kernels::kAmxMinTokens : kernels::kVnniGemmMinTokens);
 }
 
-bool matmul_shared_input(const MatmulOutput* outputs, size_t count, const float* x, int64_t n_tokens, ThreadPool& pool,
-                         bool amx) {
-  if (count == 0) return false;
+// The register kernels over every panel of `outputs` (one type and width) in
+// one pass over the threads: panels [b, e) of all the matrices in order, each
+// clipped to its own range; block types quantize x once.
+void register_pass(const MatmulOutput* outputs, size_t count, const float* x, int64_t n_tokens, ThreadPool& pool) {
   const WeightMatrix& first = *outputs[0].w;
   const bool bf16 = first.type == DType::BF16;
-  const bool rows_path = bf16 ? !(amx && n_tokens >= kernels::kBf16AmxMinTokens)
-                              : n_tokens < (amx ? kernels::kAmxMinTokens : kernels::kVnniGemmMinTokens);
-  if (!rows_path) return false;
   int64_t panels = 0;
-  for (size_t i = 0; i < count; ++i) {
-    const WeightMatrix& w = *outputs[i].w;
-    if (!w.packed || w.type != first.type || w.cols != first.cols || !supported(w.type, w.cols)) return false;
-    panels += panel_count(w.rows);
-  }
+  for (size_t i = 0; i < count; ++i) panels += panel_count(outputs[i].w->rows);
   thread_local int8_gemm::Activations act;
   if (!bf16) kernels::quantize(x, n_tokens, first.cols, first.type, act, pool, false);
   const int8_gemm::Activations& a = act;  // (a thread_local name means each worker's own)
-  // panels [b, e) of all the matrices in order, each clipped to its own range
   pool.parallel_for(panels, [&](int64_t b, int64_t e) {
     int64_t offset = 0;
     for (size_t i = 0; i < count && offset < e; ++i) {
@@ -277,6 +250,42 @@ bool matmul_shared_input(const MatmulOutput* outputs, size_t count, const float*
       offset += n;
     }
   });
+}
+
+}  // namespace
+
+void matmul(const WeightMatrix& w, const float* x, float* y, int64_t n_tokens, ThreadPool& pool, bool amx) {
+  RKV_CHECK(w.packed && supported(w.type, w.cols), "matmul: packed ", dtype_name(w.type), " weights on a machine without their kernels");
+  if (register_kernels(w.type, n_tokens, amx)) {
+    const MatmulOutput one{&w, y};
+    register_pass(&one, 1, x, n_tokens, pool);
+    return;
+  }
+  const int64_t panels = panel_count(w.rows);
+  if (w.type == DType::BF16) {  // AMX bf16 tiles
+    thread_local kernels::Bf16Activations act;
+    kernels::split_bf16(x, n_tokens, w.cols, act, pool);
+    const kernels::Bf16Activations& a = act;  // (a thread_local name means each worker's own)
+    pool.parallel_for((panels + 1) / 2, [&](int64_t b, int64_t e) {
+      kernels::bf16_amx(w, a, n_tokens, 2 * b, std::min(panels, 2 * e), y);
+    });
+    return;
+  }
+  thread_local int8_gemm::Activations act;
+  kernels::quantize(x, n_tokens, w.cols, w.type, act, pool, amx);
+  const int8_gemm::Activations& a = act;  // (a thread_local name means each worker's own)
+  pool.parallel_for(panels, [&](int64_t b, int64_t e) { kernels::int8_gemm(w, a, n_tokens, b, e, y, amx); });
+}
+
+bool matmul_shared_input(const MatmulOutput* outputs, size_t count, const float* x, int64_t n_tokens, ThreadPool& pool,
+                         bool amx) {
+  if (count == 0 || !register_kernels(outputs[0].w->type, n_tokens, amx)) return false;
+  for (size_t i = 0; i < count; ++i) {
+    const WeightMatrix& w = *outputs[i].w;
+    if (!w.packed || w.type != outputs[0].w->type || w.cols != outputs[0].w->cols || !supported(w.type, w.cols))
+      return false;
+  }
+  register_pass(outputs, count, x, n_tokens, pool);
   return true;
 }
 
