@@ -40,6 +40,7 @@ CpuFeatures detect() {
   f.avx512vl = f.avx512f && (b & bit_AVX512VL);
   f.avx512dq = f.avx512f && (b & bit_AVX512DQ);
   f.avx512_vnni = f.avx512f && (c & bit_AVX512VNNI);
+  f.avx512_vbmi = f.avx512f && (c & bit_AVX512VBMI);
   __cpuid_count(7, 1, a, b, c, d);
   f.avx512_bf16 = f.avx512f && (a & (1u << 5));
   f.avx_vnni = f.avx2 && (a & (1u << 4));
@@ -84,7 +85,9 @@ Isa active_isa() {
 bool amx_available() {
   static const bool ok = [] {
     const CpuFeatures& f = cpu_features();
-    if (!(f.amx_tile && f.amx_int8 && f.amx_bf16 && best_isa() == Isa::Avx512 && f.avx512_vnni && f.avx512_bf16))
+    // (the AMX weight unpacks use VBMI's byte permutes; every AMX CPU has them)
+    if (!(f.amx_tile && f.amx_int8 && f.amx_bf16 && best_isa() == Isa::Avx512 && f.avx512_vnni &&
+          f.avx512_bf16 && f.avx512_vbmi))
       return false;
 #if defined(__linux__) && defined(SYS_arch_prctl)
     // Linux keeps the 8 KiB tile state off until a process asks for it.
@@ -131,6 +134,7 @@ std::string cpu_summary() {
   add(f.avx512bw, "avx512bw");
   add(f.avx512_bf16, "avx512_bf16");
   add(f.avx512_vnni, "avx512_vnni");
+  add(f.avx512_vbmi, "avx512_vbmi");
   add(f.avx_vnni, "avx_vnni");
   add(f.amx_int8, "amx_int8");
   add(f.amx_bf16, "amx_bf16");

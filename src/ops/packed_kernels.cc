@@ -31,6 +31,8 @@
 #include "ops/packed.h"
 
 #define RKV_K512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma,f16c")))
+#define RKV_K512_VBMI \
+  __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx512vbmi,avx2,fma,f16c")))
 #define RKV_AMX                                                                                                   \
   __attribute__((target("amx-tile,amx-int8,amx-bf16,avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx512bf16," \
                         "avx2,fma,f16c")))
@@ -306,38 +308,56 @@ RKV_K512 void unpack_amx_32(const uint8_t* panel, int64_t cols, AmxPanel& p) {
   }
 }
 
-// v = sc * u for the 64 bytes of u (16 rows x 4) with sc16[row]: lo / hi byte planes
-RKV_K512 inline void times_scale(__m512i u, __m512i sc_words_lo, __m512i sc_words_hi, bool signed_u, __m512i& lo,
-                                 __m512i& hi) {
-  const __m512i u0 = signed_u ? _mm512_cvtepi8_epi16(_mm512_castsi512_si256(u)) : _mm512_cvtepu8_epi16(_mm512_castsi512_si256(u));
-  const __m512i u1 = signed_u ? _mm512_cvtepi8_epi16(_mm512_extracti64x4_epi64(u, 1))
-                              : _mm512_cvtepu8_epi16(_mm512_extracti64x4_epi64(u, 1));
-  const __m512i v0 = _mm512_mullo_epi16(u0, sc_words_lo), v1 = _mm512_mullo_epi16(u1, sc_words_hi);
-  lo = _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvtepi16_epi8(v0)), _mm512_cvtepi16_epi8(v1), 1);
-  hi = _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvtepi16_epi8(_mm512_srai_epi16(v0, 8))),
-                          _mm512_cvtepi16_epi8(_mm512_srai_epi16(v1, 8)), 1);
+// How a 64-byte vector of [16 rows][4] bytes is widened and narrowed again
+// with few shuffles: unpacklo / unpackhi_epi8(0, q) give q 2^8 in int16 in
+// an in-lane order, and one two-source byte permute per plane gathers the
+// results' low (high) bytes back into [16 rows][4]. Int16 lane m of the
+// unpacklo half holds byte 16 (m / 8) + m % 8 of q, i.e. row 4 (m / 8) +
+// (m % 8) / 4 (unpackhi: 2 rows further on).
+struct WidenOrder {
+  __m512i row_lo, row_hi;      // the row of each int16 lane (for per-row scales)
+  __m512i low_byte, high_byte;  // permutex2var indices: byte p of q <- its int16's low / high byte
+};
+
+RKV_K512_VBMI WidenOrder widen_order() {
+  alignas(64) int16_t row_lo[32], row_hi[32];
+  alignas(64) uint8_t low[64], high[64];
+  for (int m = 0; m < 32; ++m) {
+    row_lo[m] = static_cast<int16_t>(4 * (m / 8) + (m % 8) / 4);
+    row_hi[m] = static_cast<int16_t>(row_lo[m] + 2);
+  }
+  for (int p = 0; p < 64; ++p) {
+    const int within = p % 16, lane = 8 * (p / 16) + within % 8;  // int16 lane of byte p in its half
+    low[p] = static_cast<uint8_t>((within < 8 ? 0 : 64) + 2 * lane);
+    high[p] = static_cast<uint8_t>(low[p] + 1);
+  }
+  return {_mm512_load_si512(row_lo), _mm512_load_si512(row_hi), _mm512_load_si512(low), _mm512_load_si512(high)};
 }
 
-// K-quants: per super-block [3 planes (Q6_K: 2)][64 k-groups][16 rows][4]
+// v = sc * u for the 64 bytes of u ([16 rows][4]) with the row scales sc_lo /
+// sc_hi in WidenOrder's lane order: lo / hi byte planes
+RKV_K512_VBMI inline void times_scale(__m512i u, __m512i sc_lo, __m512i sc_hi, bool signed_u, const WidenOrder& order,
+                                      __m512i& lo, __m512i& hi) {
+  const __m512i zero = _mm512_setzero_si512();
+  const __m512i u0 = signed_u ? _mm512_srai_epi16(_mm512_unpacklo_epi8(zero, u), 8) : _mm512_unpacklo_epi8(u, zero);
+  const __m512i u1 = signed_u ? _mm512_srai_epi16(_mm512_unpackhi_epi8(zero, u), 8) : _mm512_unpackhi_epi8(u, zero);
+  const __m512i v0 = _mm512_mullo_epi16(u0, sc_lo), v1 = _mm512_mullo_epi16(u1, sc_hi);
+  lo = _mm512_permutex2var_epi8(v0, order.low_byte, v1);
+  hi = _mm512_permutex2var_epi8(v0, order.high_byte, v1);
+}
+
+// K-quants: super-block sb of a panel into p: [3 planes (Q6_K: 2)][64 k-groups][16 rows][4]
 template <class T>
-RKV_K512 void unpack_amx_k(const uint8_t* panel, int64_t cols, AmxPanel& p) {
+RKV_K512_VBMI void unpack_amx_k(const uint8_t* panel, int64_t sb, AmxPanel& p) {
   constexpr bool kQ6 = std::is_same_v<T, Q6>;
-  constexpr int kPlanes = kQ6 ? 2 : 3;
-  const int64_t n_sb = cols / 256;
-  p.w.resize(static_cast<size_t>(n_sb * kPlanes * 64 * 64));
-  p.d.resize(static_cast<size_t>(n_sb * 16));
-  p.neg_dmin.resize(static_cast<size_t>(n_sb * 16));
-  // int16 lane l of a row-pair vector (rows 8h..8h+7, 4 bytes each) takes the row l / 4
-  const __m512i rows_lo = _mm512_set_epi16(7, 7, 7, 7, 6, 6, 6, 6, 5, 5, 5, 5, 4, 4, 4, 4, 3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1,
-                                           1, 0, 0, 0, 0);
-  const __m512i rows_hi = _mm512_add_epi16(rows_lo, _mm512_set1_epi16(8));
-  for (int64_t sb = 0; sb < n_sb; ++sb) {
+  static const WidenOrder order = widen_order();
+  {
     const uint8_t* g = panel + T::kBytes * static_cast<size_t>(sb);
-    int8_t* out = p.w.data() + sb * kPlanes * 4096;
+    int8_t* out = p.w.data();
     typename T::Head h;
     T::head(g, h);
-    _mm512_storeu_ps(p.d.data() + sb * 16, f16x16(g));
-    if constexpr (!kQ6) _mm512_storeu_ps(p.neg_dmin.data() + sb * 16, h.neg_dmin);
+    _mm512_storeu_ps(p.d.data(), f16x16(g));
+    if constexpr (!kQ6) _mm512_storeu_ps(p.neg_dmin.data(), h.neg_dmin);
     for (int j = 0; j < T::kSubs; ++j) {
       __m512i u[T::G];
       __m512 a, b;
@@ -345,11 +365,12 @@ RKV_K512 void unpack_amx_k(const uint8_t* panel, int64_t cols, AmxPanel& p) {
       const uint8_t* sc = g + (kQ6 ? 32 : 64) + 16 * j;
       const __m512i sc16 = kQ6 ? _mm512_cvtepi8_epi16(_mm256_castsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(sc))))
                                : _mm512_cvtepu8_epi16(_mm256_castsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(sc))));
-      const __m512i sc_lo = _mm512_permutexvar_epi16(rows_lo, sc16), sc_hi = _mm512_permutexvar_epi16(rows_hi, sc16);
+      const __m512i sc_lo = _mm512_permutexvar_epi16(order.row_lo, sc16),
+                    sc_hi = _mm512_permutexvar_epi16(order.row_hi, sc16);
       for (int k = 0; k < T::G; ++k) {
         const int64_t kg = j * T::G + k;  // k-group within the super-block
         __m512i lo, hi;
-        times_scale(kQ6 ? _mm512_sub_epi8(u[k], _mm512_set1_epi8(32)) : u[k], sc_lo, sc_hi, kQ6, lo, hi);
+        times_scale(kQ6 ? _mm512_sub_epi8(u[k], _mm512_set1_epi8(32)) : u[k], sc_lo, sc_hi, kQ6, order, lo, hi);
         _mm512_storeu_si512(out + kg * 64, lo);
         _mm512_storeu_si512(out + 4096 + kg * 64, hi);
       }
@@ -371,22 +392,19 @@ RKV_K512 void unpack_amx_k(const uint8_t* panel, int64_t cols, AmxPanel& p) {
 // products, bounded the per-block kernel). v = q 2^s R / 2^15 rounded
 // (vpmulhrsw), R = d / max|d| in 15 bits: |error| <= 1 unit of v, 2^-15 of
 // the row's largest weight in the super-block -- far below the int8
-// activations' 2^-8.
+// activations' 2^-8. Runs once per call for every panel, so it is kept to
+// few shuffles (WidenOrder): decode batches of 24-64 tokens pay it per step.
+// (Super-block sb of a panel into p.)
 template <class T>
-RKV_K512 void unpack_amx_rescaled(const uint8_t* panel, int64_t cols, AmxPanel& p) {
+RKV_K512_VBMI void unpack_amx_rescaled(const uint8_t* panel, int64_t sb, AmxPanel& p) {
   constexpr bool kQ8 = std::is_same_v<T, Q8>;
   constexpr int kShift = kQ8 ? 8 : 12;  // |q| <= 128 (Q8_0), <= 8 (Q4_0): q 2^s fits int16
-  const int64_t n_sb = cols / 256;
-  p.w.resize(static_cast<size_t>(n_sb * 2 * 4096));
-  p.d.resize(static_cast<size_t>(n_sb * 16));
-  const __m512i bias = _mm512_set1_epi8(static_cast<char>(kQ8 ? 128 : 8));
-  const __m512i rows_lo = _mm512_set_epi16(7, 7, 7, 7, 6, 6, 6, 6, 5, 5, 5, 5, 4, 4, 4, 4, 3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1,
-                                           1, 0, 0, 0, 0);
-  const __m512i rows_hi = _mm512_add_epi16(rows_lo, _mm512_set1_epi16(8));
+  const __m512i bias = _mm512_set1_epi8(static_cast<char>(kQ8 ? 128 : 8)), zero = _mm512_setzero_si512();
+  static const WidenOrder order = widen_order();
   const __m512 to_d = _mm512_set1_ps(32768.0f / (32767.0f * static_cast<float>(1 << kShift)));
-  for (int64_t sb = 0; sb < n_sb; ++sb) {
+  {
     const uint8_t* g0 = panel + T::kBytes * static_cast<size_t>(sb * 8);
-    int8_t* out = p.w.data() + sb * 2 * 4096;
+    int8_t* out = p.w.data();
     __m512 d[8], dmax = _mm512_setzero_ps();
     for (int j = 0; j < 8; ++j) {
       d[j] = f16x16(g0 + T::kBytes * static_cast<size_t>(j) + (kQ8 ? 512 : 256));
@@ -394,24 +412,24 @@ RKV_K512 void unpack_amx_rescaled(const uint8_t* panel, int64_t cols, AmxPanel& 
     }
     const __mmask16 live = _mm512_cmp_ps_mask(dmax, _mm512_setzero_ps(), _CMP_GT_OQ);  // (an all-zero row: R = 0)
     const __m512 inv = _mm512_maskz_div_ps(live, _mm512_set1_ps(32767.0f), dmax);
-    _mm512_storeu_ps(p.d.data() + sb * 16, _mm512_mul_ps(dmax, to_d));
+    _mm512_storeu_ps(p.d.data(), _mm512_mul_ps(dmax, to_d));
     for (int j = 0; j < 8; ++j) {
       const uint8_t* g = g0 + T::kBytes * static_cast<size_t>(j);
       __m512i u[8];
       __m512 a, b;
       T::sub(g, NoHead{}, 0, u, a, b);
       const __m512i r16 = _mm512_castsi256_si512(_mm512_cvtsepi32_epi16(_mm512_cvtps_epi32(_mm512_mul_ps(d[j], inv))));
-      const __m512i r_lo = _mm512_permutexvar_epi16(rows_lo, r16), r_hi = _mm512_permutexvar_epi16(rows_hi, r16);
+      const __m512i r_lo = _mm512_permutexvar_epi16(order.row_lo, r16), r_hi = _mm512_permutexvar_epi16(order.row_hi, r16);
       for (int k = 0; k < 8; ++k) {
         const __m512i q = _mm512_sub_epi8(u[k], bias);  // signed values, [16 rows][4]
-        const __m512i v0 = _mm512_mulhrs_epi16(_mm512_slli_epi16(_mm512_cvtepi8_epi16(_mm512_castsi512_si256(q)), kShift), r_lo);
-        const __m512i v1 =
-            _mm512_mulhrs_epi16(_mm512_slli_epi16(_mm512_cvtepi8_epi16(_mm512_extracti64x4_epi64(q, 1)), kShift), r_hi);
-        const __m512i lo = _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvtepi16_epi8(v0)), _mm512_cvtepi16_epi8(v1), 1);
-        const __m512i hi = _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvtepi16_epi8(_mm512_srai_epi16(v0, 8))),
-                                              _mm512_cvtepi16_epi8(_mm512_srai_epi16(v1, 8)), 1);
-        _mm512_storeu_si512(out + (j * 8 + k) * 64, lo);
-        _mm512_storeu_si512(out + 4096 + (j * 8 + k) * 64, hi);
+        __m512i w0 = _mm512_unpacklo_epi8(zero, q), w1 = _mm512_unpackhi_epi8(zero, q);  // q 2^8
+        if constexpr (kShift > 8) {
+          w0 = _mm512_slli_epi16(w0, kShift - 8);
+          w1 = _mm512_slli_epi16(w1, kShift - 8);
+        }
+        const __m512i v0 = _mm512_mulhrs_epi16(w0, r_lo), v1 = _mm512_mulhrs_epi16(w1, r_hi);
+        _mm512_storeu_si512(out + (j * 8 + k) * 64, _mm512_permutex2var_epi8(v0, order.low_byte, v1));
+        _mm512_storeu_si512(out + 4096 + (j * 8 + k) * 64, _mm512_permutex2var_epi8(v0, order.high_byte, v1));
       }
     }
   }
@@ -468,18 +486,17 @@ RKV_AMX void amx_q32_block(const AmxPanel* const panel[2], int64_t cols, const A
   }
 }
 
-// K-quants: one panel, super-block sb, every tile of 16 tokens (activations
+// K-quants: super-block sb of one panel (unpacked into p), every tile of 16 tokens (activations
 // a.tiles [tile][64-column chunk][16][64]): C_lo, C_hi (, C_min) accumulate
 // over the super-block's four 64-column chunks, then one scaling into acc
 // [token][16]; a token tile's C tiles are scaled while the next one's run.
 template <bool kMin>
 RKV_AMX void amx_k_sb(const AmxPanel& p, int64_t cols, const Activations& a, int64_t n_tiles, int64_t sb, float* acc) {
-  constexpr int kPlanes = kMin ? 3 : 2;
   const int64_t n32 = cols / 32;
   alignas(64) int32_t cbuf[2][3][256];  // [token tile parity][plane][16 tokens][16 rows]
-  const int8_t* w = p.w.data() + sb * kPlanes * 4096;
-  const __m512 d = _mm512_loadu_ps(p.d.data() + sb * 16);
-  const __m512 neg_dmin = kMin ? _mm512_loadu_ps(p.neg_dmin.data() + sb * 16) : d;
+  const int8_t* w = p.w.data();
+  const __m512 d = _mm512_loadu_ps(p.d.data());
+  const __m512 neg_dmin = kMin ? _mm512_loadu_ps(p.neg_dmin.data()) : d;
   for (int64_t tile = 0; tile <= n_tiles; ++tile) {
     if (tile < n_tiles) {
       const int8_t* qa = a.tiles.data() + tile * 16 * cols + sb * 4096;
@@ -567,17 +584,23 @@ void amx_typed(const WeightMatrix& w, const Activations& a, int64_t n_tokens, in
                              y + t0 * w.rows + (p + i) * kRows, w.rows, nv(p + i));
     }
   } else {
+    // one super-block at a time: unpacked into L1 and used at once by every token tile
     config_tiles(16, 16, 64);
     acc.resize(static_cast<size_t>(n_tiles * 256));  // [tokens][16]
+    AmxPanel& sbp = panels[0];
+    sbp.w.resize(3 * 4096);
+    sbp.d.resize(16);
+    sbp.neg_dmin.resize(16);
     for (int64_t p = p0; p < p1; ++p) {
       const uint8_t* panel = base + pb * static_cast<size_t>(p);
-      if constexpr (kBlock32)
-        unpack_amx_rescaled<T>(panel, w.cols, panels[0]);
-      else
-        unpack_amx_k<T>(panel, w.cols, panels[0]);
       std::fill(acc.begin(), acc.end(), 0.0f);
-      for (int64_t sb = 0; sb < w.cols / 256; ++sb)
-        amx_k_sb<!kBlock32 && !std::is_same_v<T, Q6>>(panels[0], w.cols, a, n_tiles, sb, acc.data());
+      for (int64_t sb = 0; sb < w.cols / 256; ++sb) {
+        if constexpr (kBlock32)
+          unpack_amx_rescaled<T>(panel, sb, sbp);
+        else
+          unpack_amx_k<T>(panel, sb, sbp);
+        amx_k_sb<!kBlock32 && !std::is_same_v<T, Q6>>(sbp, w.cols, a, n_tiles, sb, acc.data());
+      }
       for (int64_t t0 = 0; t0 < n_tokens; t0 += 16)
         store_rows_strided(acc.data() + t0 * 16, 16, static_cast<int>(std::min<int64_t>(16, n_tokens - t0)),
                            y + t0 * w.rows + p * kRows, w.rows, nv(p));

@@ -14,7 +14,7 @@ namespace rkv::packed::kernels {
 
 // Fewest tokens for which the tile GEMMs beat the register kernels (which
 // unpack each weight group once per 8 tokens) -- bench_matmul.
-constexpr int64_t kAmxMinTokens = 24;
+constexpr int64_t kAmxMinTokens = 16;
 constexpr int64_t kVnniGemmMinTokens = 24;
 constexpr int64_t kBf16AmxMinTokens = 16;
 
