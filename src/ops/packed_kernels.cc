@@ -308,6 +308,14 @@ RKV_K512 void unpack_amx_32(const uint8_t* panel, int64_t cols, AmxPanel& p) {
   }
 }
 
+// The tile GEMMs unpack one super-block and run every token tile on it
+// before the next: the next super-block's bytes are asked for meanwhile
+// (streamed from memory in decode batches; the last one's reach past a
+// matrix is harmless, prefetches do not fault).
+inline void prefetch_lines(const uint8_t* p, size_t bytes) {
+  for (size_t l = 0; l < bytes; l += 64) _mm_prefetch(reinterpret_cast<const char*>(p + l), _MM_HINT_T0);
+}
+
 // How a 64-byte vector of [16 rows][4] bytes is widened and narrowed again
 // with few shuffles: unpacklo / unpackhi_epi8(0, q) give q 2^8 in int16 in
 // an in-lane order, and one two-source byte permute per plane gathers the
@@ -354,6 +362,7 @@ RKV_K512_VBMI void unpack_amx_k(const uint8_t* panel, int64_t sb, AmxPanel& p) {
   {
     const uint8_t* g = panel + T::kBytes * static_cast<size_t>(sb);
     int8_t* out = p.w.data();
+    prefetch_lines(g + T::kBytes, T::kBytes);
     typename T::Head h;
     T::head(g, h);
     _mm512_storeu_ps(p.d.data(), f16x16(g));
@@ -413,6 +422,7 @@ RKV_K512_VBMI void unpack_amx_rescaled(const uint8_t* panel, int64_t sb, AmxPane
     const __mmask16 live = _mm512_cmp_ps_mask(dmax, _mm512_setzero_ps(), _CMP_GT_OQ);  // (an all-zero row: R = 0)
     const __m512 inv = _mm512_maskz_div_ps(live, _mm512_set1_ps(32767.0f), dmax);
     _mm512_storeu_ps(p.d.data(), _mm512_mul_ps(dmax, to_d));
+    prefetch_lines(g0 + 8 * T::kBytes, 8 * T::kBytes);
     for (int j = 0; j < 8; ++j) {
       const uint8_t* g = g0 + T::kBytes * static_cast<size_t>(j);
       __m512i u[8];
