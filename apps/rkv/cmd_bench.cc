@@ -70,8 +70,8 @@ struct Row {
   int64_t kv_bytes_per_seq = 0;
   int64_t fits = 0;           // sequences --kv-memory holds
   double tokens_per_s_at_fit = 0;
-  // batch 1 only: decode speed over the first and the last `--segment` tokens,
-  // and the share of the time spent scoring and compacting
+  // decode speed (all sequences together) over each sequence's first and last
+  // `--segment` tokens, and the share of the time spent scoring and compacting
   double first_tps = 0, last_tps = 0, compress_share = 0;
 };
 
@@ -89,7 +89,7 @@ int run_bench(const Args& args) {
       .option("--max-fit-batch", "largest batch actually run for the fit column", "16")
       .option("--threads", "worker threads (default: all cores)", "0")
       .option("--seed", "prompt seed", "1")
-      .option("--segment", "tokens in the first / last decode-speed windows (batch 1)", "1024")
+      .option("--segment", "tokens per sequence in the first / last decode-speed windows", "1024")
       .toggle("--fits-only", "no generation: KV bytes a sequence can reach and how many fit --kv-memory")
       .toggle("--json", "one JSON object instead of the table");
   if (!f.parse(args)) return 0;
@@ -125,7 +125,7 @@ int run_bench(const Args& args) {
     return o;
   };
   // Runs `batch` copies of the prompt to `length` tokens; returns (tokens/s, seconds), the KV peak per
-  // sequence, and for one sequence the segment speeds and compression share into `row`.
+  // sequence, and the segment speeds and compression share into `row`.
   auto time_run = [&](const EngineOptions& o, int64_t length, int64_t batch, int64_t& kv_peak, Row* row = nullptr) {
     EngineOptions run = o;
     run.max_batch = static_cast<int>(batch);
@@ -139,23 +139,24 @@ int run_bench(const Args& args) {
     }
     kv_peak = 0;
     double compress_s = 0;
-    std::vector<double> stamps;  // seconds since start at each generated token (batch 1)
+    std::vector<double> stamps;  // seconds since start at each generated token, all sequences
     auto start = std::chrono::steady_clock::now();
     auto on_token = [&](int, int32_t token, const std::string&) {
       if (token >= 0) stamps.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     };
     EngineCallbacks callbacks;
-    if (batch == 1) callbacks.on_token = on_token;
+    if (row) callbacks.on_token = on_token;
     callbacks.on_done = [&](const GenerationResult& r) {
       kv_peak = std::max(kv_peak, r.kv_peak_bytes);
       compress_s += r.compress_seconds;
     };
     engine.run(callbacks);
     double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (row && batch == 1 && static_cast<int64_t>(stamps.size()) > segment + 1) {
+    const int64_t window = segment * batch;  // the batch steps together: a window is `segment` steps
+    if (row && static_cast<int64_t>(stamps.size()) > window + 1) {
       const int64_t n = static_cast<int64_t>(stamps.size());
-      row->first_tps = static_cast<double>(segment) / (stamps[segment] - stamps[0]);
-      row->last_tps = static_cast<double>(segment) / (stamps[n - 1] - stamps[n - 1 - segment]);
+      row->first_tps = static_cast<double>(window) / (stamps[window] - stamps[0]);
+      row->last_tps = static_cast<double>(window) / (stamps[n - 1] - stamps[n - 1 - window]);
       row->compress_share = compress_s / s;
     }
     return std::pair<double, double>(static_cast<double>(batch * length) / s, s);
@@ -184,9 +185,10 @@ int run_bench(const Args& args) {
       }
       double at_fit = 0, fit_secs = 0;
       int64_t fit_batch = 0, fit_peak = 0;
+      Row fit_row;  // the fit run's segment speeds
       if (fits > 0) {
         fit_batch = std::min(fits, max_fit_batch);
-        std::tie(at_fit, fit_secs) = time_run(o, length, fit_batch, fit_peak);
+        std::tie(at_fit, fit_secs) = time_run(o, length, fit_batch, fit_peak, &fit_row);
         progress(m.label + " fit");
       }
       for (int64_t b : batches) {
@@ -195,6 +197,9 @@ int run_bench(const Args& args) {
           row.tokens_per_s = at_fit;
           row.seconds = fit_secs;
           row.kv_bytes_per_seq = fit_peak;
+          row.first_tps = fit_row.first_tps;
+          row.last_tps = fit_row.last_tps;
+          row.compress_share = fit_row.compress_share;
           rows.push_back(row);
           progress(m.label + " len " + std::to_string(length) + " batch " + std::to_string(b));
           continue;

@@ -159,12 +159,16 @@ TEST(GenerateKv, QuantizedCachesForEveryMethod) {
 TEST(Bench, PrintsTheEfficiencyTable) {
   RKV_REQUIRE_ASSET("models/stories260K.gguf");
   auto r = test::run_rkv({"bench", "-m", stories(), "--lengths", "64,128", "--methods", "fullkv,rkv:32,rkv:50%", "--batch",
-                          "1,2", "--kv-memory", "512K", "--kv-type", "f32", "--json", "--divide-length", "16", "--prompt-tokens", "16"});
+                          "1,2", "--kv-memory", "512K", "--kv-type", "f32", "--json", "--divide-length", "16", "--prompt-tokens", "16",
+                          "--segment", "16"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   json rows = json::parse(r.out);
   ASSERT_EQ(rows.size(), 3u * 2 * 2);
   for (const auto& row : rows) {
     EXPECT_GT(row["tokens_per_s"].get<double>(), 0.0);
+    // decode speed over each sequence's first / last 16 tokens, batches included
+    EXPECT_GT(row["first_segment_tps"].get<double>(), 0.0) << row.dump();
+    EXPECT_GT(row["last_segment_tps"].get<double>(), 0.0) << row.dump();
     if (row["method"] == "rkv:32") {
       EXPECT_EQ(row["kv_bytes_per_seq"].get<int64_t>(), 5 * 4 * (32 + 16) * 8 * 2 * 4);
     }
