@@ -359,36 +359,34 @@ template <class T>
 RKV_K512_VBMI void unpack_amx_k(const uint8_t* panel, int64_t sb, AmxPanel& p) {
   constexpr bool kQ6 = std::is_same_v<T, Q6>;
   static const WidenOrder order = widen_order();
-  {
-    const uint8_t* g = panel + T::kBytes * static_cast<size_t>(sb);
-    int8_t* out = p.w.data();
-    prefetch_lines(g + T::kBytes, T::kBytes);
-    typename T::Head h;
-    T::head(g, h);
-    _mm512_storeu_ps(p.d.data(), f16x16(g));
-    if constexpr (!kQ6) _mm512_storeu_ps(p.neg_dmin.data(), h.neg_dmin);
-    for (int j = 0; j < T::kSubs; ++j) {
-      __m512i u[T::G];
-      __m512 a, b;
-      T::sub(g, h, j, u, a, b);
-      const uint8_t* sc = g + (kQ6 ? 32 : 64) + 16 * j;
-      const __m512i sc16 = kQ6 ? _mm512_cvtepi8_epi16(_mm256_castsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(sc))))
-                               : _mm512_cvtepu8_epi16(_mm256_castsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(sc))));
-      const __m512i sc_lo = _mm512_permutexvar_epi16(order.row_lo, sc16),
-                    sc_hi = _mm512_permutexvar_epi16(order.row_hi, sc16);
-      for (int k = 0; k < T::G; ++k) {
-        const int64_t kg = j * T::G + k;  // k-group within the super-block
-        __m512i lo, hi;
-        times_scale(kQ6 ? _mm512_sub_epi8(u[k], _mm512_set1_epi8(32)) : u[k], sc_lo, sc_hi, kQ6, order, lo, hi);
-        _mm512_storeu_si512(out + kg * 64, lo);
-        _mm512_storeu_si512(out + 4096 + kg * 64, hi);
-      }
-      if constexpr (!kQ6) {  // the min of sub-block j in every byte of its rows
-        const __m512i m = _mm512_mullo_epi32(
-            _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(g + 192 + 16 * j))),
-            _mm512_set1_epi32(0x01010101));
-        for (int k = 0; k < T::G; ++k) _mm512_storeu_si512(out + 8192 + (j * T::G + k) * 64, m);
-      }
+  const uint8_t* g = panel + T::kBytes * static_cast<size_t>(sb);
+  int8_t* out = p.w.data();
+  prefetch_lines(g + T::kBytes, T::kBytes);
+  typename T::Head h;
+  T::head(g, h);
+  _mm512_storeu_ps(p.d.data(), f16x16(g));
+  if constexpr (!kQ6) _mm512_storeu_ps(p.neg_dmin.data(), h.neg_dmin);
+  for (int j = 0; j < T::kSubs; ++j) {
+    __m512i u[T::G];
+    __m512 a, b;
+    T::sub(g, h, j, u, a, b);
+    const uint8_t* sc = g + (kQ6 ? 32 : 64) + 16 * j;
+    const __m512i sc16 = kQ6 ? _mm512_cvtepi8_epi16(_mm256_castsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(sc))))
+                             : _mm512_cvtepu8_epi16(_mm256_castsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(sc))));
+    const __m512i sc_lo = _mm512_permutexvar_epi16(order.row_lo, sc16),
+                  sc_hi = _mm512_permutexvar_epi16(order.row_hi, sc16);
+    for (int k = 0; k < T::G; ++k) {
+      const int64_t kg = j * T::G + k;  // k-group within the super-block
+      __m512i lo, hi;
+      times_scale(kQ6 ? _mm512_sub_epi8(u[k], _mm512_set1_epi8(32)) : u[k], sc_lo, sc_hi, kQ6, order, lo, hi);
+      _mm512_storeu_si512(out + kg * 64, lo);
+      _mm512_storeu_si512(out + 4096 + kg * 64, hi);
+    }
+    if constexpr (!kQ6) {  // the min of sub-block j in every byte of its rows
+      const __m512i m = _mm512_mullo_epi32(
+          _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(g + 192 + 16 * j))),
+          _mm512_set1_epi32(0x01010101));
+      for (int k = 0; k < T::G; ++k) _mm512_storeu_si512(out + 8192 + (j * T::G + k) * 64, m);
     }
   }
 }
@@ -401,9 +399,8 @@ RKV_K512_VBMI void unpack_amx_k(const uint8_t* panel, int64_t sb, AmxPanel& p) {
 // products, bounded the per-block kernel). v = q 2^s R / 2^15 rounded
 // (vpmulhrsw), R = d / max|d| in 15 bits: |error| <= 1 unit of v, 2^-15 of
 // the row's largest weight in the super-block -- far below the int8
-// activations' 2^-8. Runs once per call for every panel, so it is kept to
-// few shuffles (WidenOrder): decode batches of 24-64 tokens pay it per step.
-// (Super-block sb of a panel into p.)
+// activations' 2^-8. Super-block sb of a panel into p; runs per call, so it
+// is kept to few shuffles (WidenOrder): decode batches pay it every step.
 template <class T>
 RKV_K512_VBMI void unpack_amx_rescaled(const uint8_t* panel, int64_t sb, AmxPanel& p) {
   constexpr bool kQ8 = std::is_same_v<T, Q8>;
@@ -411,36 +408,34 @@ RKV_K512_VBMI void unpack_amx_rescaled(const uint8_t* panel, int64_t sb, AmxPane
   const __m512i bias = _mm512_set1_epi8(static_cast<char>(kQ8 ? 128 : 8)), zero = _mm512_setzero_si512();
   static const WidenOrder order = widen_order();
   const __m512 to_d = _mm512_set1_ps(32768.0f / (32767.0f * static_cast<float>(1 << kShift)));
-  {
-    const uint8_t* g0 = panel + T::kBytes * static_cast<size_t>(sb * 8);
-    int8_t* out = p.w.data();
-    __m512 d[8], dmax = _mm512_setzero_ps();
-    for (int j = 0; j < 8; ++j) {
-      d[j] = f16x16(g0 + T::kBytes * static_cast<size_t>(j) + (kQ8 ? 512 : 256));
-      dmax = _mm512_max_ps(dmax, _mm512_abs_ps(d[j]));
-    }
-    const __mmask16 live = _mm512_cmp_ps_mask(dmax, _mm512_setzero_ps(), _CMP_GT_OQ);  // (an all-zero row: R = 0)
-    const __m512 inv = _mm512_maskz_div_ps(live, _mm512_set1_ps(32767.0f), dmax);
-    _mm512_storeu_ps(p.d.data(), _mm512_mul_ps(dmax, to_d));
-    prefetch_lines(g0 + 8 * T::kBytes, 8 * T::kBytes);
-    for (int j = 0; j < 8; ++j) {
-      const uint8_t* g = g0 + T::kBytes * static_cast<size_t>(j);
-      __m512i u[8];
-      __m512 a, b;
-      T::sub(g, NoHead{}, 0, u, a, b);
-      const __m512i r16 = _mm512_castsi256_si512(_mm512_cvtsepi32_epi16(_mm512_cvtps_epi32(_mm512_mul_ps(d[j], inv))));
-      const __m512i r_lo = _mm512_permutexvar_epi16(order.row_lo, r16), r_hi = _mm512_permutexvar_epi16(order.row_hi, r16);
-      for (int k = 0; k < 8; ++k) {
-        const __m512i q = _mm512_sub_epi8(u[k], bias);  // signed values, [16 rows][4]
-        __m512i w0 = _mm512_unpacklo_epi8(zero, q), w1 = _mm512_unpackhi_epi8(zero, q);  // q 2^8
-        if constexpr (kShift > 8) {
-          w0 = _mm512_slli_epi16(w0, kShift - 8);
-          w1 = _mm512_slli_epi16(w1, kShift - 8);
-        }
-        const __m512i v0 = _mm512_mulhrs_epi16(w0, r_lo), v1 = _mm512_mulhrs_epi16(w1, r_hi);
-        _mm512_storeu_si512(out + (j * 8 + k) * 64, _mm512_permutex2var_epi8(v0, order.low_byte, v1));
-        _mm512_storeu_si512(out + 4096 + (j * 8 + k) * 64, _mm512_permutex2var_epi8(v0, order.high_byte, v1));
+  const uint8_t* g0 = panel + T::kBytes * static_cast<size_t>(sb * 8);
+  int8_t* out = p.w.data();
+  __m512 d[8], dmax = _mm512_setzero_ps();
+  for (int j = 0; j < 8; ++j) {
+    d[j] = f16x16(g0 + T::kBytes * static_cast<size_t>(j) + (kQ8 ? 512 : 256));
+    dmax = _mm512_max_ps(dmax, _mm512_abs_ps(d[j]));
+  }
+  const __mmask16 live = _mm512_cmp_ps_mask(dmax, _mm512_setzero_ps(), _CMP_GT_OQ);  // (an all-zero row: R = 0)
+  const __m512 inv = _mm512_maskz_div_ps(live, _mm512_set1_ps(32767.0f), dmax);
+  _mm512_storeu_ps(p.d.data(), _mm512_mul_ps(dmax, to_d));
+  prefetch_lines(g0 + 8 * T::kBytes, 8 * T::kBytes);
+  for (int j = 0; j < 8; ++j) {
+    const uint8_t* g = g0 + T::kBytes * static_cast<size_t>(j);
+    __m512i u[8];
+    __m512 a, b;
+    T::sub(g, NoHead{}, 0, u, a, b);
+    const __m512i r16 = _mm512_castsi256_si512(_mm512_cvtsepi32_epi16(_mm512_cvtps_epi32(_mm512_mul_ps(d[j], inv))));
+    const __m512i r_lo = _mm512_permutexvar_epi16(order.row_lo, r16), r_hi = _mm512_permutexvar_epi16(order.row_hi, r16);
+    for (int k = 0; k < 8; ++k) {
+      const __m512i q = _mm512_sub_epi8(u[k], bias);  // signed values, [16 rows][4]
+      __m512i w0 = _mm512_unpacklo_epi8(zero, q), w1 = _mm512_unpackhi_epi8(zero, q);  // q 2^8
+      if constexpr (kShift > 8) {
+        w0 = _mm512_slli_epi16(w0, kShift - 8);
+        w1 = _mm512_slli_epi16(w1, kShift - 8);
       }
+      const __m512i v0 = _mm512_mulhrs_epi16(w0, r_lo), v1 = _mm512_mulhrs_epi16(w1, r_hi);
+      _mm512_storeu_si512(out + (j * 8 + k) * 64, _mm512_permutex2var_epi8(v0, order.low_byte, v1));
+      _mm512_storeu_si512(out + 4096 + (j * 8 + k) * 64, _mm512_permutex2var_epi8(v0, order.high_byte, v1));
     }
   }
 }
