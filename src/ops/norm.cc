@@ -9,6 +9,9 @@
 namespace rkv {
 namespace {
 
+// The reference form, for the vector paths' tails and the portable path.
+inline float silu_times(float g, float up) { return g / (1.0f + std::exp(-g)) * up; }
+
 // silu(g) = g / (1 + e^-g) = g s / (1 + t) with t = e^-|g| (never overflows),
 // s = 1 for g >= 0 and t below.
 RKV_EXP512_TARGET void swiglu_avx512(float* gate, const float* up, int64_t n) {
@@ -21,7 +24,7 @@ RKV_EXP512_TARGET void swiglu_avx512(float* gate, const float* up, int64_t n) {
     const __m512 silu = _mm512_div_ps(_mm512_mul_ps(g, s), _mm512_add_ps(_mm512_set1_ps(1.0f), t));
     _mm512_storeu_ps(gate + i, _mm512_mul_ps(silu, _mm512_loadu_ps(up + i)));
   }
-  for (; i < n; ++i) gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+  for (; i < n; ++i) gate[i] = silu_times(gate[i], up[i]);
 }
 
 RKV_EXP256_TARGET void swiglu_avx2(float* gate, const float* up, int64_t n) {
@@ -34,7 +37,7 @@ RKV_EXP256_TARGET void swiglu_avx2(float* gate, const float* up, int64_t n) {
     const __m256 silu = _mm256_div_ps(_mm256_mul_ps(g, s), _mm256_add_ps(one, t));
     _mm256_storeu_ps(gate + i, _mm256_mul_ps(silu, _mm256_loadu_ps(up + i)));
   }
-  for (; i < n; ++i) gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+  for (; i < n; ++i) gate[i] = silu_times(gate[i], up[i]);
 }
 
 }  // namespace
@@ -57,10 +60,7 @@ namespace internal {
 void swiglu_isa(Isa isa, float* gate, const float* up, int64_t n) {
   if (isa == Isa::Avx512) return swiglu_avx512(gate, up, n);
   if (isa == Isa::Avx2) return swiglu_avx2(gate, up, n);
-  for (int64_t i = 0; i < n; ++i) {
-    const float g = gate[i];
-    gate[i] = g / (1.0f + std::exp(-g)) * up[i];
-  }
+  for (int64_t i = 0; i < n; ++i) gate[i] = silu_times(gate[i], up[i]);
 }
 
 }  // namespace internal

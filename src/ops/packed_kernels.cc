@@ -342,6 +342,13 @@ RKV_K512_VBMI WidenOrder widen_order() {
   return {_mm512_load_si512(row_lo), _mm512_load_si512(row_hi), _mm512_load_si512(low), _mm512_load_si512(high)};
 }
 
+// The byte planes of the int16 results v0 / v1 of the two widened halves:
+// lo / hi in [16 rows][4] again.
+RKV_K512_VBMI inline void split_planes(__m512i v0, __m512i v1, const WidenOrder& order, __m512i& lo, __m512i& hi) {
+  lo = _mm512_permutex2var_epi8(v0, order.low_byte, v1);
+  hi = _mm512_permutex2var_epi8(v0, order.high_byte, v1);
+}
+
 // v = sc * u for the 64 bytes of u ([16 rows][4]) with the row scales sc_lo /
 // sc_hi in WidenOrder's lane order: lo / hi byte planes
 RKV_K512_VBMI inline void times_scale(__m512i u, __m512i sc_lo, __m512i sc_hi, bool signed_u, const WidenOrder& order,
@@ -349,9 +356,7 @@ RKV_K512_VBMI inline void times_scale(__m512i u, __m512i sc_lo, __m512i sc_hi, b
   const __m512i zero = _mm512_setzero_si512();
   const __m512i u0 = signed_u ? _mm512_srai_epi16(_mm512_unpacklo_epi8(zero, u), 8) : _mm512_unpacklo_epi8(u, zero);
   const __m512i u1 = signed_u ? _mm512_srai_epi16(_mm512_unpackhi_epi8(zero, u), 8) : _mm512_unpackhi_epi8(u, zero);
-  const __m512i v0 = _mm512_mullo_epi16(u0, sc_lo), v1 = _mm512_mullo_epi16(u1, sc_hi);
-  lo = _mm512_permutex2var_epi8(v0, order.low_byte, v1);
-  hi = _mm512_permutex2var_epi8(v0, order.high_byte, v1);
+  split_planes(_mm512_mullo_epi16(u0, sc_lo), _mm512_mullo_epi16(u1, sc_hi), order, lo, hi);
 }
 
 // K-quants: super-block sb of a panel into p: [3 planes (Q6_K: 2)][64 k-groups][16 rows][4]
@@ -433,9 +438,10 @@ RKV_K512_VBMI void unpack_amx_rescaled(const uint8_t* panel, int64_t sb, AmxPane
         w0 = _mm512_slli_epi16(w0, kShift - 8);
         w1 = _mm512_slli_epi16(w1, kShift - 8);
       }
-      const __m512i v0 = _mm512_mulhrs_epi16(w0, r_lo), v1 = _mm512_mulhrs_epi16(w1, r_hi);
-      _mm512_storeu_si512(out + (j * 8 + k) * 64, _mm512_permutex2var_epi8(v0, order.low_byte, v1));
-      _mm512_storeu_si512(out + 4096 + (j * 8 + k) * 64, _mm512_permutex2var_epi8(v0, order.high_byte, v1));
+      __m512i lo, hi;
+      split_planes(_mm512_mulhrs_epi16(w0, r_lo), _mm512_mulhrs_epi16(w1, r_hi), order, lo, hi);
+      _mm512_storeu_si512(out + (j * 8 + k) * 64, lo);
+      _mm512_storeu_si512(out + 4096 + (j * 8 + k) * 64, hi);
     }
   }
 }
